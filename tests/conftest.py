@@ -1,0 +1,62 @@
+"""Shared fixtures: bake the template with pytest-cookies, run commands in a baked bot.
+
+The slow fixtures (`installed_bot`, `trained_bot`) bake, install and run the pipeline once per
+session; every end-to-end check shares them. `-m "not e2e"` skips those checks locally; CI runs all.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+DEFAULT_SLUG = "rasa-assistant"
+
+
+def run(args, cwd, check=True, env=None, timeout=1800):
+    """Run a program (argument list, no shell) and return the CompletedProcess."""
+    result = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def git(cwd, *args, check=True):
+    return run(["git", *args], cwd, check=check).stdout.strip()
+
+
+def bake(cookies, **context):
+    result = cookies.bake(extra_context=context)
+    assert result.exception is None, f"bake failed: {result.exception!r}"
+    assert result.exit_code == 0
+    return result.project_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_offline_tools():
+    """No telemetry, no surprise Python downloads: a missing interpreter must be an error."""
+    os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    os.environ.setdefault("ITERATIVE_DO_NOT_TRACK", "true")
+
+
+@pytest.fixture(scope="session")
+def installed_bot(cookies_session):
+    """The default bake with `make install` done: bot and DVC environments ready."""
+    project = bake(cookies_session)
+    run(["make", "install"], project)
+    return project
+
+
+@pytest.fixture(scope="session")
+def trained_bot(installed_bot):
+    """The default bake after `make repro`: a real model, real test reports, real metrics."""
+    run(["make", "repro"], installed_bot)
+    return installed_bot
