@@ -45,6 +45,10 @@ def _quiet_offline_tools():
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("ITERATIVE_DO_NOT_TRACK", "true")
+    # Tests commit in baked projects; a fresh CI machine has no git identity.
+    for role in ("AUTHOR", "COMMITTER"):
+        os.environ.setdefault(f"GIT_{role}_NAME", "rasa-dvc-cml tests")
+        os.environ.setdefault(f"GIT_{role}_EMAIL", "tests@rasa-dvc-cml.invalid")
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,43 @@
+# rasa-dvc-cml template: `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# Real binaries first: pyenv shims fail inside a baked bot, whose .python-version says 3.10.
+TOOLS_PATH := $(BIN):$(PATH)
+export UV_PYTHON_DOWNLOADS ?= never
+export DVC_NO_ANALYTICS ?= 1
+export RASA_TELEMETRY_ENABLED ?= false
+export ITERATIVE_DO_NOT_TRACK ?= true
+
+DEMO := demo
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test test-fast lint bench clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(VENV)/.synced ## Install the template's tooling into .venv
+
+$(VENV)/.synced: requirements-dev.txt
+	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
+	@test -x $(VENV)/bin/uv || $(VENV)/bin/pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements-dev.txt)"
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -r requirements-dev.txt
+	@touch $@
+
+demo: install ## Bake the default bot into ./demo, install it, run its pipeline and push to the local remote
+	rm -rf $(DEMO)
+	PATH="$(TOOLS_PATH)" cookiecutter --no-input --output-dir $(DEMO) .
+	cd $(DEMO)/rasa-assistant && PATH="$(TOOLS_PATH)" $(MAKE) --no-print-directory install repro push
+	@echo "The demo bot is in $(DEMO)/rasa-assistant: cd there and run 'make help'."
+
+test: install ## Run the whole suite, end-to-end included
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the suite without the slow end-to-end tests
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+clean: ## Remove the demo and caches
+	rm -rf $(DEMO) .pytest_cache
