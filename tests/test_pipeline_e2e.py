@@ -1,0 +1,165 @@
+"""End-to-end: real `rasa train`/`rasa test` through real DVC in a baked default bot.
+
+`trained_bot` (conftest) bakes the default, runs `make install` and `make repro` once. Checks
+that change the project work in a clone of it, so the shared bot stays as trained.
+"""
+
+import json
+import shutil
+import time
+
+import pytest
+import yaml
+
+from conftest import git, run
+
+pytestmark = pytest.mark.e2e
+
+DVC = ".venv-dvc/bin/dvc"
+
+
+def metrics(project):
+    return {
+        name: json.loads((project / f"metrics/{name}.json").read_text()) for name in ("nlu", "core")
+    }
+
+
+def ran_stages(output):
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
+def repro(project, *args):
+    result = run([DVC, "repro", *args], project)
+    return ran_stages(result.stdout + result.stderr), result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def committed_bot(trained_bot):
+    """The trained bot with its pipeline results committed and pushed to the local remote."""
+    git(trained_bot, "add", "--all")
+    git(trained_bot, "commit", "--quiet", "-m", "Train the first model")
+    run(["make", "push"], trained_bot)
+    return trained_bot
+
+
+def clone(source, dest):
+    """A fresh clone beside `source`, so the relative local remote resolves to the same folder."""
+    run(["git", "clone", "--quiet", str(source), str(dest)], source.parent)
+    run(["make", "install"], dest)
+    return dest
+
+
+@pytest.fixture
+def work_copy(committed_bot, request):
+    """A clone of the committed bot with its outputs pulled and Rasa's cache copied over."""
+    dest = committed_bot.parent / f"work-{request.node.name}"
+    clone(committed_bot, dest)
+    run(["make", "pull"], dest)
+    shutil.copytree(committed_bot / ".rasa", dest / ".rasa")
+    yield dest
+    shutil.rmtree(dest, ignore_errors=True)
+
+
+def test_repro_trains_and_writes_real_metrics(trained_bot):
+    assert (trained_bot / "models/model.tar.gz").stat().st_size > 100_000
+    nlu, core = metrics(trained_bot).values()
+    for name in ("accuracy", "weighted_f1", "macro_f1"):
+        assert 0.0 <= nlu[name] <= 1.0, name
+    assert set(nlu["intent_f1"]) == set(yaml.safe_load((trained_bot / "domain.yml").read_text())["intents"])
+    for name in ("conversation_accuracy", "action_accuracy", "action_f1"):
+        assert 0.0 <= core[name] <= 1.0, name
+    assert core["conversations_total"] == len(
+        yaml.safe_load((trained_bot / "tests/test_stories.yml").read_text())["stories"]
+    )
+    assert (trained_bot / "results/nlu/intent_report.json").exists()
+    assert (trained_bot / "results/core/story_report.json").exists()
+
+
+def test_model_is_never_tested_on_its_training_examples(trained_bot):
+    def texts(path):
+        return {
+            line.strip()[2:]
+            for line in (trained_bot / path).read_text().splitlines()
+            if line.strip().startswith("- ")
+        }
+
+    train, test = texts("split/train.yml"), texts("split/test.yml")
+    assert test and train
+    assert not train & test
+    assert train | test == texts("data/nlu.yml")
+
+
+def test_noop_repro_does_no_work_quickly(trained_bot):
+    start = time.monotonic()
+    stages, output = repro(trained_bot)
+    elapsed = time.monotonic() - start
+    assert stages == [], output
+    assert "Data and pipelines are up to date" in output
+    assert elapsed < 10, f"no-op dvc repro took {elapsed:.1f} s"
+
+
+def test_bot_make_test_passes(trained_bot):
+    run(["make", "test"], trained_bot)
+
+
+def test_push_then_pull_in_a_fresh_clone_restores_the_model(committed_bot):
+    fresh = clone(committed_bot, committed_bot.parent / "fresh-clone")
+    assert not (fresh / "models/model.tar.gz").exists()
+    run(["make", "pull"], fresh)
+    pulled = (fresh / "models/model.tar.gz").read_bytes()
+    assert pulled == (committed_bot / "models/model.tar.gz").read_bytes()
+    stages, output = repro(fresh)
+    assert stages == [], f"a pulled clone should be up to date:\n{output}"
+
+
+def test_editing_test_stories_reruns_only_the_core_test(work_copy):
+    stories = work_copy / "tests/test_stories.yml"
+    stories.write_text(stories.read_text().replace("amazing", "wonderful", 1))
+    stages, output = repro(work_copy)
+    assert stages == ["test_core"], output
+
+
+def test_editing_stories_retrains_dialogue_but_restores_nlu_from_rasa_cache(work_copy):
+    stories = work_copy / "data/stories.yml"
+    data = yaml.safe_load(stories.read_text())
+    extra = dict(data["stories"][0], story="happy path, said twice")
+    extra["steps"] = data["stories"][0]["steps"] * 2
+    data["stories"].append(extra)
+    stories.write_text(yaml.safe_dump(data, sort_keys=False))
+    stages, output = repro(work_copy)
+    assert stages == ["validate", "train", "test_nlu", "test_core"], output
+    assert "Restored component 'DIETClassifier' from cache." in output
+    assert "Starting to train component 'TEDPolicy'" in output
+
+
+def test_forced_rerun_gives_identical_metrics(committed_bot, tmp_path):
+    fresh = clone(committed_bot, committed_bot.parent / "forced-clone")
+    stages, output = repro(fresh, "--force")
+    assert {"train", "test_nlu", "test_core"} <= set(stages), output
+    assert "from cache." not in output, "a fresh clone has no Rasa cache: it must train from scratch"
+    assert metrics(fresh) == metrics(committed_bot)
+
+
+def test_experiment_changes_the_model_and_diffs_show_it(work_copy):
+    before, before_metrics = (work_copy / "models/model.tar.gz").read_bytes(), metrics(work_copy)
+    run([DVC, "exp", "run", "--name", "short-diet", "-S", "train.diet_epochs=5"], work_copy)
+    shown = run([DVC, "exp", "show", "--csv"], work_copy).stdout
+    assert "short-diet" in shown and "train.diet_epochs" in shown
+
+    run([DVC, "exp", "apply", "short-diet"], work_copy)
+    assert (work_copy / "models/model.tar.gz").read_bytes() != before
+    config = yaml.safe_load((work_copy / "config.yml").read_text())
+    diet = next(c for c in config["pipeline"] if c["name"] == "DIETClassifier")
+    assert diet["epochs"] == 5
+
+    git(work_copy, "add", "--all")
+    git(work_copy, "commit", "--quiet", "-m", "Try 5 DIET epochs")
+    params = json.loads(run([DVC, "params", "diff", "HEAD~1", "--json"], work_copy).stdout)
+    assert params["params.yaml"]["train.diet_epochs"] == {"old": 100, "new": 5}
+    diff = json.loads(run([DVC, "metrics", "diff", "HEAD~1", "--json", "--all"], work_copy).stdout)
+    assert "weighted_f1" in diff["metrics/nlu.json"]
+    assert diff["metrics/nlu.json"]["weighted_f1"]["old"] == before_metrics["nlu"]["weighted_f1"]
+    plots = work_copy / "plots-diff"
+    run([DVC, "plots", "diff", "HEAD~1", "--out", str(plots)], work_copy)
+    page = (plots / "index.html").read_text()
+    assert "intent_confusion.csv" in page and "intent_f1.csv" in page
