@@ -1,7 +1,8 @@
 """Custom actions for {{ cookiecutter.project_name }}, served by `rasa run actions`."""
 
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Text
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -17,15 +18,15 @@ class ActionTellTime(Action):
     def __init__(self, clock: Callable[[], datetime] = utc_now) -> None:
         self.clock = clock
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_tell_time"
 
     def run(
         self,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-        domain: Dict[Text, Any],
-    ) -> List[Dict[Text, Any]]:
+        domain: dict[str, Any],
+    ) -> list[dict[str, Any]]:
         now = self.clock()
         dispatcher.utter_message(text=f"It is {now:%H:%M} UTC.")
         return []

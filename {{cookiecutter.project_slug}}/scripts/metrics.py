@@ -39,7 +39,10 @@ def confusion_rows(results_dir: Path) -> list:
         results_dir / "intent_errors.json"
     )
     rows = [
-        {"actual": p["intent"], "predicted": (p.get("intent_prediction") or {}).get("name") or "None"}
+        {
+            "actual": p["intent"],
+            "predicted": (p.get("intent_prediction") or {}).get("name") or "None",
+        }
         for p in predictions
     ]
     return sorted(rows, key=lambda r: (r["actual"], r["predicted"]))
@@ -72,7 +75,9 @@ def _write_csv(path: Path, fields: list, rows: list) -> None:
 def write_nlu(results_dir: Path, root: Path = Path(".")) -> dict:
     metrics = nlu_metrics(json.loads((results_dir / "intent_report.json").read_text()))
     _write_json(root / "metrics/nlu.json", metrics)
-    _write_csv(root / "plots/intent_confusion.csv", ["actual", "predicted"], confusion_rows(results_dir))
+    _write_csv(
+        root / "plots/intent_confusion.csv", ["actual", "predicted"], confusion_rows(results_dir)
+    )
     f1_rows = [{"intent": k, "f1": v} for k, v in metrics["intent_f1"].items()]
     _write_csv(root / "plots/intent_f1.csv", ["intent", "f1"], f1_rows)
     return metrics

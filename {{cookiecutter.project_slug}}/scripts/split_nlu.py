@@ -27,7 +27,9 @@ def split(params: dict, out_dir: Path) -> None:
             m.get("text") for m in test.intent_examples
         }
         if overlap:
-            sys.exit(f"{settings['nlu_test_set']}: {len(overlap)} test examples are also in {NLU_DATA}")
+            sys.exit(
+                f"{settings['nlu_test_set']}: {len(overlap)} test examples are also in {NLU_DATA}"
+            )
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "train.yml").write_text(train.nlu_as_yaml())
     (out_dir / "test.yml").write_text(test.nlu_as_yaml())
