@@ -141,7 +141,7 @@ def check_text(field, value, limit, may_be_empty):
 
 
 def check_slug(slug):
-    if len(slug) > SLUG_MAX or not SLUG.match(slug):
+    if len(slug) > SLUG_MAX or not SLUG.fullmatch(slug):
         hint = " (set project_slug: the project name has no letters or digits to make one)"
         return (
             f"project_slug '{shown(slug)}': expected lowercase letters, digits and single dashes, "
@@ -152,7 +152,7 @@ def check_slug(slug):
 
 
 def check_email(email):
-    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+    if len(email) > EMAIL_MAX or not EMAIL.fullmatch(email):
         return f"author_email '{shown(email)}': expected an address like team@example.com"
     return None
 
@@ -180,13 +180,13 @@ def check_remote_url(remote, url):
         )
     if remote == "local":
         inside = not (url.startswith(("/", "../")) or url == "..")
-        if "://" in url or inside or not LOCAL_PATH.match(url):
+        if "://" in url or inside or not LOCAL_PATH.fullmatch(url):
             return (
                 f"dvc_remote_url '{shown(url)}': the local remote must be {expected} "
                 "(letters, digits, . - _ + @ and /)"
             )
         return None
-    if not REMOTE_URL[remote].match(url):
+    if not REMOTE_URL[remote].fullmatch(url):
         return f"dvc_remote_url '{shown(url)}': dvc_remote '{remote}' expects {expected}"
     return None
 

@@ -1,0 +1,68 @@
+"""Bake through the real `cookiecutter` command line, with a PATH the test chooses.
+
+The hardening tests need what users see: the exit code, the message on stderr, and what is
+left on disk. pytest-cookies runs cookiecutter in-process and hides all three.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import TEMPLATE
+
+# The tools the post-gen hook runs, found once on the PATH the suite was started with.
+REAL = {name: shutil.which(name) for name in ("git", "uv")}
+
+
+def tool_dir(root, **tools):
+    """A folder of symlinks `name -> target`: a PATH holding exactly these tools."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for name, target in tools.items():
+        (root / name).symlink_to(target)
+    return root
+
+
+def fake_tool(root, name, version_line, exit_code=0):
+    """An executable that prints `version_line` for --version and exits `exit_code` otherwise."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    script = root / name
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = "--version" ]; then echo "{version_line}"; exit 0; fi\n'
+        f'echo "{name}: simulated failure" >&2\n'
+        f"exit {exit_code}\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def cookiecutter(out, *args, path=None, extra_env=None, template=TEMPLATE, timeout=600):
+    """`cookiecutter --no-input -o out template args...`; returns the CompletedProcess."""
+    env = dict(os.environ)
+    if path is not None:
+        env["PATH"] = os.pathsep.join(str(p) for p in path)
+    env.update(extra_env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(out), str(template), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def first_error(result):
+    """The hook's one-line message: the first stderr line starting with ERROR."""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert lines, f"no ERROR line\n--- stderr ---\n{result.stderr[-3000:]}"
+    return lines[0]
+
+
+def tree(root):
+    """Every path under root, relative, sorted: to compare what is on disk before and after."""
+    root = Path(root)
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []

@@ -1,0 +1,323 @@
+"""The pre-gen hook: its checks as functions, and real bakes it must refuse with one clear line.
+
+The hook file imports as it is in the template (its only Jinja sits under `__main__`).
+"""
+
+import importlib.util
+import json
+
+import pytest
+
+from cli import REAL, cookiecutter, first_error, tool_dir, tree
+from conftest import TEMPLATE
+
+
+def load_hook():
+    spec = importlib.util.spec_from_file_location("pre_gen", TEMPLATE / "hooks/pre_gen_project.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = load_hook()
+COOKIECUTTER_JSON = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+DEFAULTS = {
+    "project_name": "Rasa Assistant",
+    "project_slug": "rasa-assistant",
+    "description": "A bot.",
+    "author_name": "Rasa Team",
+    "author_email": "rasa-team@example.com",
+    "dvc_remote": "local",
+    "dvc_remote_url": "../rasa-assistant-dvc-storage",
+    "ci_provider": "github",
+    "cml_runner": "github-hosted",
+    "cml_publish_images": "no",
+    "license": "MIT",
+}
+
+
+def answers(**changes):
+    return DEFAULTS | changes
+
+
+def real_tools(tool):
+    return REAL[tool]
+
+
+def offline_errors(**changes):
+    """errors() with the real tools found, so only the answers decide."""
+    return hook.errors(answers(**changes), which=real_tools, version=hook.tool_version)
+
+
+# --- functions -------------------------------------------------------------------------------
+
+
+def test_hook_choices_match_cookiecutter_json():
+    choices = {
+        key: tuple(value)
+        for key, value in COOKIECUTTER_JSON.items()
+        if isinstance(value, list) and not key.startswith("_")
+    }
+    assert hook.CHOICES == choices, "update CHOICES in hooks/pre_gen_project.py"
+
+
+def test_every_answer_has_a_rule():
+    """A new text option must get a rule for where it lands, not just the generic check."""
+    text_options = {
+        key for key, value in COOKIECUTTER_JSON.items()
+        if isinstance(value, str) and not key.startswith("_")
+    }
+    ruled = set(hook.TEXT) | {"project_slug", "author_email", "dvc_remote_url"}
+    assert text_options == ruled
+
+
+def test_defaults_pass():
+    assert offline_errors() == []
+
+
+@pytest.mark.parametrize("slug", ["a", "bot", "support-bot-2", "x" * 64, "a1-b2-c3"])
+def test_good_slugs(slug):
+    assert hook.check_slug(slug) is None
+
+
+@pytest.mark.parametrize(
+    "slug",
+    ["", "Bot", "1bot", "-bot", "bot-", "bot--x", "bot_x", "../evil", "/tmp/x", "a/b", "..", ".",
+     "bot x", "bot;rm", "bot\n", "x" * 65, "café"],
+)
+def test_bad_slugs(slug):
+    error = hook.check_slug(slug)
+    assert error.startswith("project_slug '")
+    assert "\n" not in error
+
+
+def test_empty_slug_says_to_set_it():
+    assert "set project_slug" in hook.check_slug("")
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("local", "../bot-dvc-storage"),
+        ("local", "/srv/dvc/bot"),
+        ("local", ".."),
+        ("s3", "s3://my-bucket/dvc/storage"),
+        ("s3", "s3://my.bucket_1"),
+        ("gs", "gs://bucket-1/x"),
+        ("azure", "azure://container/path/to"),
+        ("ssh", "ssh://user@dvc.example.com:2222/srv/dvc"),
+        ("ssh", "ssh://host/~/dvc"),
+        ("none", ""),
+    ],
+)
+def test_good_remote_urls(remote, url):
+    assert hook.check_remote_url(remote, url) is None
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("local", ""),
+        ("local", "storage"),  # inside the project
+        ("local", "./storage"),
+        ("local", "~/dvc"),
+        ("local", "../x y"),
+        ("local", "../$(id)"),
+        ("local", "../x;rm"),
+        ("local", "../`id`"),
+        ("local", "s3://bucket/x"),
+        ("local", "../" + "x" * 1100),
+        ("s3", ""),
+        ("s3", "gs://bucket/x"),
+        ("s3", "s3://B/x"),
+        ("s3", "s3://bucket/x y"),
+        ("s3", "s3://bucket/x`id`"),
+        ("s3", "s3://bucket/x\n"),
+        ("gs", "s3://bucket/x"),
+        ("gs", "gs://"),
+        ("azure", "az://container/x"),
+        ("azure", "azure://container/$(id)"),
+        ("ssh", "ssh://host"),
+        ("ssh", "ssh://host/x;rm -rf ~"),
+        ("ssh", "user@host:/srv/dvc"),
+        ("none", "s3://bucket/x"),
+        ("ftp", "ftp://host/x"),
+    ],
+)
+def test_bad_remote_urls(remote, url):
+    error = hook.check_remote_url(remote, url)
+    assert error and error.startswith(("dvc_remote_url '", "dvc_remote '"))
+    assert "\n" not in error
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Café Bøt", "O'Brien's \"Quote\": #1 bot", "Bot; rm -rf ~ && echo pwned", "ボット", "R&D bot"],
+)
+def test_free_text_that_lands_as_data(name):
+    assert offline_errors(project_name=name, author_name=name, description=name) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("project_name", "Bot\nname: evil", "line breaks"),
+        ("project_name", "Bot\r", "line breaks"),
+        ("description", "one\u2028two", "line breaks"),
+        ("author_name", "Tab\there", "control characters"),
+        ("description", "abc\u202edcba", "control characters"),
+        ("project_name", "Bot\x1b[31m", "control characters"),
+        ("project_name", "Bot {{ x }}", "template markers"),
+        ("description", "{% raw %}", "template markers"),
+        ("author_name", "{# c #}", "template markers"),
+        ("project_name", "Bot $(id)", "without $"),
+        ("project_name", "Bot `id`", "without `"),
+        ("project_name", "C:\\bots\\new", "without \\"),
+        ("project_name", 'x""" + __import__("os").system("id") + """', 'without """'),
+        ("description", "<!-- hides the rest", "without <"),
+        ("author_name", "Team <team@example.com>", "without < >"),
+        ("project_name", "", "non-empty"),
+        ("author_name", "   ", "non-empty"),
+        ("project_name", " Bot", "leading or trailing spaces"),
+        ("project_name", "x" * 81, "at most 80 characters"),
+        ("description", "x" * 301, "at most 300 characters"),
+    ],
+)
+def test_refused_free_text(field, value, says):
+    (error,) = offline_errors(**{field: value})
+    assert error.startswith(f"{field} '")
+    assert says in error
+    assert "\n" not in error and len(error) < 400
+
+
+def test_long_values_are_cut_in_the_message():
+    (error,) = offline_errors(project_name="x" * 100_000)
+    assert "..." in error and len(error) < 300
+
+
+@pytest.mark.parametrize("email", ["a@b.co", "first.last+bot@mail.example.org", "x@y-z.invalid"])
+def test_good_emails(email):
+    assert hook.check_email(email) is None
+
+
+@pytest.mark.parametrize(
+    "email", ["", "x", "a@b", "a b@c.de", "a@b.c; rm -rf /", "$(id)@x.io", "a@b.c\n", "<a@b.c>"]
+)
+def test_bad_emails(email):
+    assert hook.check_email(email).startswith("author_email '")
+
+
+@pytest.mark.parametrize(("option", "choices"), list(hook.CHOICES.items()))
+def test_choice_outside_the_list(option, choices):
+    (error,) = offline_errors(**{option: "s3; rm -rf ~"})
+    assert error.startswith(f"{option} 's3; rm -rf ~': expected one of {', '.join(choices)}")
+
+
+@pytest.mark.parametrize("runner", ["aws", "gcp", "azure"])
+def test_cloud_runner_needs_github(runner):
+    (error,) = offline_errors(ci_provider="none", cml_runner=runner)
+    assert error.startswith(f"cml_runner '{runner}'") and "ci_provider 'github'" in error
+
+
+def test_any_new_string_answer_gets_the_generic_check():
+    (error,) = offline_errors(new_option="a\nb")
+    assert error.startswith("new_option 'a\\nb'")
+
+
+def test_private_answers_are_not_checked():
+    assert offline_errors(_output_dir="/tmp/{{weird}}\n") == []
+
+
+@pytest.mark.parametrize(
+    ("line", "version"),
+    [
+        ("git version 2.39.5", (2, 39, 5)),
+        ("git version 2.41.0.windows.1", (2, 41, 0)),
+        ("git version 2.39.3 (Apple Git-145)", (2, 39, 3)),
+        ("uv 0.13.8 (x86_64-unknown-linux-gnu)", (0, 13, 8)),
+        ("uv 0.4", (0, 4, 0)),
+        ("no digits", None),
+        ("", None),
+    ],
+)
+def test_parse_version(line, version):
+    assert hook.parse_version(line) == version
+
+
+def test_real_tools_are_new_enough():
+    for tool in ("git", "uv"):
+        found = hook.tool_version(REAL[tool])
+        assert found and found[:2] >= hook.TOOLS[tool][0], tool
+
+
+@pytest.mark.parametrize(
+    ("versions", "says"),
+    [
+        ({"git": (2, 27, 9), "uv": (0, 13, 8)}, "'git' 2.27.9 (/bin/git): expected 2.28 or newer"),
+        ({"git": (2, 28, 0), "uv": (0, 3, 5)}, "'uv' 0.3.5 (/bin/uv): expected 0.4 or newer"),
+        ({"git": None, "uv": (0, 13, 8)}, "'git' (/bin/git): could not read its version"),
+    ],
+)
+def test_tool_versions(versions, says):
+    error = hook.check_tools(which=lambda t: f"/bin/{t}", version=lambda p: versions[p[5:]])
+    assert error.startswith(says)
+
+
+def test_missing_tool():
+    error = hook.check_tools(which=lambda t: None if t == "uv" else f"/bin/{t}")
+    assert error.startswith("'uv' not found on PATH: install uv")
+
+
+def test_main_exits_1_with_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        hook.main(answers(project_slug="../evil"), folder=tmp_path)
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: project_slug '../evil': ") and err.count("\n") == 1
+
+
+def test_main_notes_an_existing_folder(capsys, tmp_path):
+    (tmp_path / "mine.txt").write_text("keep")
+    hook.main(answers(), folder=tmp_path)
+    assert capsys.readouterr().err.startswith(f"NOTE: {tmp_path} exists")
+
+
+# --- bakes it must refuse --------------------------------------------------------------------
+
+REFUSED = [
+    (["project_slug=Bad Slug"], "project_slug 'Bad Slug'"),
+    (["project_slug=../evil"], "project_slug '../evil'"),
+    (["dvc_remote=local", "dvc_remote_url=storage"], "dvc_remote_url 'storage'"),
+    (["dvc_remote=s3", "dvc_remote_url=gs://bucket/x"], "dvc_remote_url 'gs://bucket/x'"),
+    (["dvc_remote=gs", "dvc_remote_url=gs:/bucket"], "dvc_remote_url 'gs:/bucket'"),
+    (["dvc_remote=azure", "dvc_remote_url=azure://x"], "dvc_remote_url 'azure://x'"),
+    (["dvc_remote=ssh", "dvc_remote_url=host:/srv"], "dvc_remote_url 'host:/srv'"),
+    (["dvc_remote=none", "dvc_remote_url=../x"], "dvc_remote_url '../x'"),
+    (["ci_provider=none", "cml_runner=aws"], "cml_runner 'aws'"),
+    (["author_email=nobody"], "author_email 'nobody'"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), REFUSED, ids=[m for _, m in REFUSED])
+def test_refused_bake_leaves_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = cookiecutter(out, *args)
+    assert result.returncode != 0
+    assert first_error(result).startswith(f"ERROR: {message}: ")
+    assert tree(tmp_path) == ["out"]
+
+
+@pytest.mark.parametrize(
+    ("available", "message"),
+    [
+        ({"uv": "uv"}, "ERROR: 'git' not found on PATH: install git"),
+        ({"git": "git"}, "ERROR: 'uv' not found on PATH: install uv"),
+    ],
+)
+def test_missing_tool_refuses_the_bake(tmp_path, available, message):
+    path = tool_dir(tmp_path / "bin", **{name: REAL[tool] for name, tool in available.items()})
+    out = tmp_path / "out"
+    result = cookiecutter(out, path=[path])
+    assert result.returncode != 0
+    assert first_error(result).startswith(message)
+    assert tree(out) == []
