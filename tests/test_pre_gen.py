@@ -64,7 +64,8 @@ def test_hook_choices_match_cookiecutter_json():
 def test_every_answer_has_a_rule():
     """A new text option must get a rule for where it lands, not just the generic check."""
     text_options = {
-        key for key, value in COOKIECUTTER_JSON.items()
+        key
+        for key, value in COOKIECUTTER_JSON.items()
         if isinstance(value, str) and not key.startswith("_")
     }
     ruled = set(hook.TEXT) | {"project_slug", "author_email", "dvc_remote_url"}
@@ -82,8 +83,25 @@ def test_good_slugs(slug):
 
 @pytest.mark.parametrize(
     "slug",
-    ["", "Bot", "1bot", "-bot", "bot-", "bot--x", "bot_x", "../evil", "/tmp/x", "a/b", "..", ".",
-     "bot x", "bot;rm", "bot\n", "x" * 65, "café"],
+    [
+        "",
+        "Bot",
+        "1bot",
+        "-bot",
+        "bot-",
+        "bot--x",
+        "bot_x",
+        "../evil",
+        "/tmp/x",
+        "a/b",
+        "..",
+        ".",
+        "bot x",
+        "bot;rm",
+        "bot\n",
+        "x" * 65,
+        "café",
+    ],
 )
 def test_bad_slugs(slug):
     error = hook.check_slug(slug)

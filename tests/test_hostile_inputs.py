@@ -1,0 +1,213 @@
+"""Answers written by an attacker (or a careless script): each one either bakes into files that all
+parse, with the text landed as data, or is refused with one clear line and nothing left on disk.
+
+Answers go through the real command line (`cookiecutter --no-input key=value`), the way CI
+scripts and `--config-file` pass them.
+"""
+
+import ast
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli import cookiecutter, first_error, tree
+from conftest import git
+
+# (id, answers, slug of the baked project)
+LANDS_AS_DATA = [
+    (
+        "non-ascii",
+        {"project_name": "Café Bøt", "author_name": "Zoë Łukasiewicz-Ørsted"},
+        "cafe-bot",
+    ),
+    (
+        "quotes-colons-hash",
+        {
+            "project_name": "O'Brien's \"Quote\": #1 bot",
+            "description": 'Answers "FAQ": prices, hours & more # not a comment',
+            "author_name": 'D\'Arcy "DJ" Smith: #team',
+        },
+        "o-brien-s-quote-1-bot",
+    ),
+    (
+        "shell-syntax-as-data",
+        {
+            "project_name": "Bot; rm -rf ~ && echo pwned | sh",
+            "description": "'; DROP TABLE bots; -- & || true",
+            "author_name": "x'; touch /tmp/pwned; '",
+        },
+        "bot-rm-rf-echo-pwned-sh",
+    ),
+    (
+        "yaml-and-markdown-syntax",
+        {
+            "project_name": "- [x] *bot*: {a: [1, 2]} & !tag |",
+            "description": "--- key: value # [link](javascript:alert(1)) **b**",
+        },
+        "x-bot-a-1-2-tag",
+    ),
+    ("scripts", {"project_name": "ボット 机器人 بوت", "project_slug": "multilingual-bot"}, None),
+    # a slug is at most 64 characters: a long name needs its own slug
+    (
+        "longest-allowed",
+        {"project_name": "N" * 80, "description": "d" * 300, "project_slug": "n"},
+        None,
+    ),
+]
+
+# (id, answers, first words of the error line)
+REFUSED = [
+    ("newline-in-name", {"project_name": "Bot\nname: evil"}, "project_name 'Bot\\nname: evil'"),
+    # Jinja turns a carriage return into a newline while cookiecutter renders the answer
+    ("cr-in-description", {"description": "ok\r# evil"}, "description 'ok\\n# evil'"),
+    ("command-substitution", {"project_name": "Bot $(touch pwned)"}, "project_name 'Bot $(touch"),
+    ("backticks", {"author_name": "`touch pwned`"}, "author_name '`touch pwned`'"),
+    (
+        "python-breakout",
+        {"project_name": 'x""" + __import__("os").system("id") + """'},
+        'project_name \'x"""',
+    ),
+    ("backslash", {"project_name": "Bot \\N{x}"}, "project_name 'Bot \\N{x}'"),
+    ("html-comment", {"description": "<!-- the rest of the README"}, "description '<!--"),
+    (
+        "jinja-that-survived",
+        {"project_name": "{{ '{{' }} cookiecutter.x }}"},
+        "project_name '{{ cookiecutter.x }}'",
+    ),
+    ("bidi-override", {"description": "safe\u202e txt.exe"}, "description 'safe\\u202e"),
+    ("too-long", {"project_name": "x" * 100_000, "project_slug": "bot"}, "project_name 'xxx"),
+    ("slug-too-long", {"project_slug": "b" * 200}, "project_slug 'bbb"),
+    # cookiecutter stops these itself, before the hook: a slug longer than a file name may be ...
+    (
+        "slug-longer-than-a-file-name",
+        {"project_slug": "b" * 300},
+        ("cookiecutter", "File name too long"),
+    ),
+    # ... a slug naming a folder that exists ...
+    ("slug-dotdot", {"project_slug": ".."}, ("cookiecutter", "directory already exists")),
+    # ... and a value outside a choice list given on the command line.
+    (
+        "choice-injection-via-cli",
+        {"license": "MIT; rm -rf ~"},
+        ("cookiecutter", "provided for choice variable"),
+    ),
+    ("slug-traversal", {"project_slug": "../evil"}, "project_slug '../evil'"),
+    ("slug-absolute", {"project_slug": "/tmp/evil"}, "project_slug '/tmp/evil'"),
+    ("slug-shell", {"project_slug": "bot;rm"}, "project_slug 'bot;rm'"),
+    ("email-injection", {"author_email": "a@b.co\nevil"}, "author_email 'a@b.co\\nevil'"),
+    ("url-command", {"dvc_remote_url": "../$(touch pwned)"}, "dvc_remote_url '../$(touch"),
+    (
+        "url-spaces",
+        {"dvc_remote": "s3", "dvc_remote_url": "s3://b/x --force"},
+        "dvc_remote_url 's3://b/x --force'",
+    ),
+]
+
+
+PARSED = {".yml", ".yaml", ".toml", ".json", ".py"}
+
+
+def args(answers):
+    return [f"{key}={value}" for key, value in answers.items()]
+
+
+def parse_all(project):
+    """Parse every YAML, TOML, JSON and Python file of the project (except .git and envs)."""
+    parsed = 0
+    for path in sorted(project.rglob("*")):
+        if not path.is_file() or ".git" in path.parts or path.suffix not in PARSED:
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in {".yml", ".yaml"}:
+            list(yaml.safe_load_all(text))
+        elif path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix == ".json":
+            json.loads(text)
+        elif path.suffix == ".py":
+            compile(text, str(path), "exec", dont_inherit=True)
+        else:
+            continue
+        parsed += 1
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("answers", "slug"), [c[1:] for c in LANDS_AS_DATA], ids=[c[0] for c in LANDS_AS_DATA]
+)
+def test_hostile_text_lands_as_data(tmp_path, answers, slug):
+    out = tmp_path / "out"
+    result = cookiecutter(out, *args(answers))
+    assert result.returncode == 0, result.stderr[-3000:]
+    (project,) = out.iterdir()
+    if slug:
+        assert project.name == slug
+    assert parse_all(project) > 10
+
+    name = answers["project_name"]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {name}\n")
+    if "description" in answers:
+        assert f"\n{answers['description']}\n" in readme
+    actions = ast.parse((project / "actions/actions.py").read_text(encoding="utf-8"))
+    assert name in ast.get_docstring(actions)
+    assert (project / "Makefile").read_text(encoding="utf-8").startswith(f"# {name}: ")
+    if "author_name" in answers:
+        assert answers["author_name"] in (project / "LICENSE").read_text(encoding="utf-8")
+    config = yaml.safe_load((project / "config.yml").read_text())
+    assert config["assistant_id"] == project.name
+    assert git(project, "log", "-1", "--format=%s") == f"Bake {name} from the rasa-dvc-cml template"
+    assert git(project, "status", "--porcelain") == ""
+    assert not (tmp_path / "pwned").exists() and not Path("pwned").exists()
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"), [c[1:] for c in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_hostile_answer_is_refused_and_leaves_nothing(tmp_path, answers, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cookiecutter(out, *args(answers))
+    assert result.returncode != 0
+    if isinstance(message, tuple):
+        assert message[1] in result.stdout + result.stderr
+    else:
+        line = first_error(result)
+        assert line.startswith(f"ERROR: {message}")
+        assert len(line) < 400
+    assert tree(tmp_path) == ["out"]
+    assert not Path("/tmp/evil").exists()
+
+
+def test_jinja_in_a_cli_answer_that_cannot_render_is_refused(tmp_path):
+    """cookiecutter renders --no-input answers as templates; an unknown name stops it early."""
+    out = tmp_path / "out"
+    result = cookiecutter(out, "project_name={{ cookiecutter.nothing }}")
+    assert result.returncode != 0
+    assert "Unable to render variable 'project_name'" in result.stdout + result.stderr
+    assert tree(tmp_path) == []
+
+
+def test_refusal_never_deletes_an_existing_folder(tmp_path):
+    """A refused re-bake over a user's folder (--overwrite-if-exists) leaves it untouched."""
+    out = tmp_path / "out"
+    mine = out / "rasa-assistant"
+    mine.mkdir(parents=True)
+    (mine / "notes.txt").write_text("mine")
+    result = cookiecutter(out, "--overwrite-if-exists", "author_email=nope")
+    assert result.returncode != 0
+    assert first_error(result).startswith("ERROR: author_email 'nope'")
+    assert tree(out) == ["rasa-assistant", "rasa-assistant/notes.txt"]
+
+
+def test_slug_with_parents_leaves_only_empty_folders_cookiecutter_made(tmp_path):
+    """cookiecutter makes the project folder (with parents) before the hook runs; it deletes the
+    folder on refusal. The empty parents stay: the hook cannot tell them from a user's."""
+    out = tmp_path / "out"
+    result = cookiecutter(out, "project_slug=a/b/c")
+    assert first_error(result).startswith("ERROR: project_slug 'a/b/c'")
+    assert tree(out) == ["a", "a/b"]
+    assert not any(p.is_file() for p in out.rglob("*"))
