@@ -7,9 +7,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -113,6 +115,16 @@ def test_serve_without_a_model_says_how_to_get_one(cookies):
     output = result.stdout + result.stderr
     assert "models/model.tar.gz is missing" in output
     assert "make repro" in output and "make pull" in output
+
+
+def test_serve_script_passes_shellcheck(cookies):
+    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
+    shellcheck = shutil.which("shellcheck", path=search)
+    if shellcheck is None:
+        pytest.fail("shellcheck not found: `make install` installs requirements-dev.txt")
+    script = bake(cookies) / "scripts/serve.sh"
+    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
 
 
 @pytest.mark.e2e
