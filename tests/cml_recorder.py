@@ -1,0 +1,161 @@
+"""A stand-in for the `cml` CLI: checks each call against CML 0.20.6's options and records it.
+
+CML cannot be installed here (npm has no @dvcorg/cml), so tests put this recorder on PATH as
+`cml` (`install(bin_dir, log)`). Like CML's yargs parser in strict mode, it refuses unknown
+commands and options, bad choices and values, and a missing markdown file; like CML, it needs a
+token (REPO_TOKEN or GITHUB_TOKEN) to talk to GitHub, and a cloud runner needs that cloud's
+credentials. Each accepted call is appended to the log as one JSON line. tests/cml-cli.json
+lists every command and option, read from CML's source (bin/cml/**/*.js).
+"""
+
+import json
+import os
+import shlex
+import stat
+import sys
+from pathlib import Path
+
+SPEC = json.loads((Path(__file__).with_name("cml-cli.json")).read_text())
+TOKENS = ("REPO_TOKEN", "repo_token", "GITHUB_TOKEN")
+CLOUD_CREDENTIALS = {
+    "aws": [("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")],
+    "gcp": [("GOOGLE_APPLICATION_CREDENTIALS_DATA",), ("GOOGLE_APPLICATION_CREDENTIALS",)],
+    "azure": [
+        ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID", "AZURE_TENANT_ID")
+    ],
+}
+CREDENTIAL_NAMES = {*TOKENS, *(n for sets in CLOUD_CREDENTIALS.values() for s in sets for n in s)}
+TELEMETRY_OFF = "ITERATIVE_DO_NOT_TRACK"
+
+
+class Refused(Exception):
+    pass
+
+
+def command_options(command: str) -> dict:
+    options = SPEC["commands"][command]["options"]
+    if isinstance(options, str):  # "comment update": same as comment create
+        options = SPEC["commands"]["comment create"]["options"]
+    return {**SPEC["global_options"], **options}
+
+
+def _names(options: dict) -> dict:
+    """Every spelling of every option (name and aliases) -> canonical name."""
+    names = {}
+    for name, option in options.items():
+        names[name] = name
+        for alias in [option.get("alias")] if isinstance(option.get("alias"), str) else []:
+            names[alias] = name
+    return names
+
+
+def _value(name: str, option: dict, raw: str):
+    kind = option.get("type")
+    if kind == "boolean":
+        if raw not in ("true", "false"):
+            raise Refused(f"Invalid value for --{name}: {raw!r} is not a boolean")
+        return raw == "true"
+    if kind == "number":
+        try:
+            return float(raw)
+        except ValueError:
+            raise Refused(f"Invalid value for --{name}: {raw!r} is not a number") from None
+    if option.get("choices") and raw not in option["choices"]:
+        choices = ", ".join(map(repr, option["choices"]))
+        raise Refused(f"Invalid values:\n  Argument: {name}, Given: {raw!r}, Choices: {choices}")
+    return raw
+
+
+def parse(argv: list[str]) -> dict:
+    """{'command', 'options', 'positionals'} for a cml command line, or Refused."""
+    command = " ".join(argv[:2])
+    if command not in SPEC["commands"]:
+        raise Refused(f"Unknown command: cml {command or '(none)'}")
+    options = command_options(command)
+    names = _names(options)
+    parsed, positionals = {}, []
+    args = iter(argv[2:])
+    for arg in args:
+        if not arg.startswith("-"):
+            positionals.append(arg)
+            continue
+        key, has_value, raw = arg.lstrip("-").partition("=")
+        negated = key not in names and key.startswith("no-") and not has_value
+        name = names.get(key[3:] if negated else key)
+        if name is None or (negated and options[name].get("type") != "boolean"):
+            raise Refused(f"Unknown argument: {key}")
+        option = options[name]
+        if option.get("type") == "boolean":
+            value = (not negated) if not has_value else _value(name, option, raw)
+        else:
+            if not has_value:
+                raw = next(args, None)
+                if raw is None or raw.startswith("-"):
+                    raise Refused(f"Not enough arguments following: {key}")
+            value = _value(name, option, raw)
+        if option.get("type") == "array":
+            parsed.setdefault(name, []).append(value)
+        else:
+            parsed[name] = value
+    return {"command": command, "options": parsed, "positionals": positionals}
+
+
+def check_environment(call: dict, env) -> None:
+    if not (call["options"].get("driver-token") or any(env.get(token) for token in TOKENS)):
+        raise Refused("No token found: set REPO_TOKEN (or GITHUB_TOKEN) or pass --token")
+    if call["command"] in ("comment create", "comment update"):
+        if len(call["positionals"]) != 1:
+            raise Refused(f"{call['command']} takes one markdown file, got {call['positionals']}")
+        if not Path(call["positionals"][0]).is_file():
+            raise Refused(f"ENOENT: no such file or directory, open '{call['positionals'][0]}'")
+        if call["options"].get("publish-native") and env.get("GITHUB_ACTIONS") == "true":
+            raise Refused("--publish-native is not available on GitHub")
+    if call["command"] == "runner launch" and call["options"].get("cloud"):
+        sets = CLOUD_CREDENTIALS.get(call["options"]["cloud"], [()])
+        if not any(all(env.get(name) for name in names) for names in sets):
+            wanted = " or ".join("+".join(names) for names in sets)
+            raise Refused(f"no credentials for {call['options']['cloud']}: set {wanted}")
+
+
+def main(argv=None, env=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    env = os.environ if env is None else env
+    try:
+        call = parse(argv)
+        check_environment(call, env)
+    except Refused as error:
+        print(f"cml {shlex.join(argv)}\n\n{error}", file=sys.stderr)
+        return 1
+    call.update(
+        argv=argv,
+        cwd=os.getcwd(),
+        telemetry_off=env.get(TELEMETRY_OFF) == "true",
+        credentials=sorted(name for name in CREDENTIAL_NAMES if env.get(name)),
+    )
+    if call["command"] in ("comment create", "comment update"):
+        call["markdown"] = Path(call["positionals"][0]).read_text()
+    with open(env["CML_RECORDER_LOG"], "a") as log:
+        log.write(json.dumps(call) + "\n")
+    print(f"recorded: cml {shlex.join(argv)}")
+    return 0
+
+
+def install(bin_dir: Path, log: Path) -> Path:
+    """Put an executable `cml` in bin_dir that runs this recorder, logging to `log`."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    cml = bin_dir / "cml"
+    cml.write_text(
+        "#!/bin/sh\n"
+        f"CML_RECORDER_LOG={shlex.quote(str(log))} "
+        f'exec {shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__).resolve()))} "$@"\n'
+    )
+    cml.chmod(cml.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    return cml
+
+
+def calls(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+if __name__ == "__main__":
+    sys.exit(main())

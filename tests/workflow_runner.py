@@ -1,0 +1,431 @@
+"""Run a GitHub Actions job's steps locally, the way a runner would, for tests.
+
+`run_job` reads a parsed workflow and executes one job's `run:` steps in order, in a checked-out
+repository, with GitHub's environment: the default GITHUB_* variables, the event payload, the
+step files (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY), `env:` at workflow,
+job and step level, `if:` conditions and `continue-on-error`. `${{ }}` expressions are evaluated
+with the contexts GitHub provides (github, env, secrets, vars, steps) by a small evaluator of
+the expression language (literals, property access, ! == != < > && || and the status
+functions), enough for the workflows this template generates; anything else is an error.
+
+`uses:` steps run their local equivalent from LOCAL_ACTIONS (the caller checked the repository
+out, uv and Python are on PATH, the CML recorder stands in for setup-cml); an action without
+one fails the job, so a new action in the workflow cannot go untested by accident.
+"""
+
+import json
+import os
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --- expressions ---------------------------------------------------------------------------
+
+TOKEN = re.compile(
+    r"\s*(?:(?P<string>'(?:[^']|'')*')|(?P<number>\d+(?:\.\d+)?)"
+    r"|(?P<op>==|!=|<=|>=|&&|\|\||[!<>().\[\],])|(?P<name>[A-Za-z_][\w-]*))"
+)
+STATUS_FUNCTIONS = {"success", "failure", "always", "cancelled"}
+
+
+class ExpressionError(Exception):
+    pass
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise ExpressionError(f"cannot read {text[pos:]!r} in {text!r}")
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind)))
+        pos = match.end()
+    return tokens
+
+
+class Evaluator:
+    """Recursive descent over GitHub's expression grammar (JavaScript-like && and ||)."""
+
+    def __init__(self, contexts: dict, status: str = "success"):
+        self.contexts, self.status = contexts, status
+
+    def evaluate(self, text: str):
+        self.tokens, self.pos = tokenize(text), 0
+        value = self.or_()
+        if self.pos != len(self.tokens):
+            raise ExpressionError(f"unexpected {self.tokens[self.pos][1]!r} in {text!r}")
+        return value
+
+    def peek(self, *values):
+        return self.pos < len(self.tokens) and self.tokens[self.pos][1] in values
+
+    def take(self):
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+    def or_(self):
+        value = self.and_()
+        while self.peek("||"):
+            self.take()
+            right = self.and_()
+            value = value if truthy(value) else right
+        return value
+
+    def and_(self):
+        value = self.compare()
+        while self.peek("&&"):
+            self.take()
+            right = self.compare()
+            value = right if truthy(value) else value
+        return value
+
+    def compare(self):
+        value = self.unary()
+        while self.peek("==", "!=", "<", ">", "<=", ">="):
+            op = self.take()[1]
+            right = self.unary()
+            value = compare(op, value, right)
+        return value
+
+    def unary(self):
+        if self.peek("!"):
+            self.take()
+            return not truthy(self.unary())
+        return self.primary()
+
+    def primary(self):
+        if self.pos >= len(self.tokens):
+            raise ExpressionError("expression ends too early")
+        kind, text = self.take()
+        if text == "(":
+            value = self.or_()
+            self.expect(")")
+            return value
+        if kind == "string":
+            return text[1:-1].replace("''", "'")
+        if kind == "number":
+            return float(text)
+        if kind != "name":
+            raise ExpressionError(f"unexpected {text!r}")
+        if text in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[text]
+        if self.peek("("):
+            return self.call(text)
+        if text not in self.contexts:
+            raise ExpressionError(f"unknown context {text!r}")
+        value = self.contexts[text]
+        while self.peek(".", "["):
+            if self.take()[1] == ".":
+                key = self.take()[1]
+            else:
+                key = self.or_()
+                self.expect("]")
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    def call(self, name):
+        self.expect("(")
+        args = []
+        while not self.peek(")"):
+            args.append(self.or_())
+            if self.peek(","):
+                self.take()
+        self.expect(")")
+        if name in STATUS_FUNCTIONS and not args:
+            return {
+                "success": self.status == "success",
+                "failure": self.status == "failure",
+                "always": True,
+                "cancelled": False,
+            }[name]
+        if name == "format":
+            template, *values = args
+            return re.sub(r"\{(\d+)\}", lambda m: to_string(values[int(m[1])]), template)
+        if name == "contains":
+            haystack, needle = args
+            if isinstance(haystack, list):
+                return needle in haystack
+            return to_string(needle).lower() in to_string(haystack).lower()
+        raise ExpressionError(f"function {name}() is not supported here")
+
+    def expect(self, text):
+        if not self.peek(text):
+            raise ExpressionError(f"expected {text!r}")
+        self.take()
+
+
+def truthy(value) -> bool:
+    return value not in (None, False, 0, 0.0, "")
+
+
+def to_string(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def compare(op, left, right):
+    if op in ("==", "!="):
+        if isinstance(left, str) and isinstance(right, str):
+            equal = left.lower() == right.lower()  # GitHub compares strings ignoring case
+        else:
+            equal = left == right
+        return equal if op == "==" else not equal
+    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+
+
+def interpolate(text, contexts: dict, status: str = "success") -> str:
+    """Replace every ${{ expression }} in a string value."""
+    if not isinstance(text, str):
+        return to_string(text)
+    evaluator = Evaluator(contexts, status)
+    return re.sub(r"\$\{\{(.*?)\}\}", lambda m: to_string(evaluator.evaluate(m[1])), text)
+
+
+def condition(text, contexts: dict, status: str) -> bool:
+    """An `if:` value: an expression with or without ${{ }}; success() when there is none."""
+    if text is None:
+        return status == "success"
+    if isinstance(text, bool):
+        return text and status == "success"
+    text = text.strip()
+    if text.startswith("${{") and text.endswith("}}"):
+        text = text[3:-2]
+    if not any(fn + "(" in text for fn in STATUS_FUNCTIONS):
+        text = f"success() && ({text})"
+    return truthy(Evaluator(contexts, status).evaluate(text))
+
+
+# --- jobs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StepResult:
+    name: str
+    outcome: str  # success, failure or skipped
+    output: str = ""
+    seconds: float = 0.0
+    tolerated: bool = False  # failed with continue-on-error: the job goes on as if it passed
+
+
+@dataclass
+class JobResult:
+    steps: list[StepResult] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def succeeded(self) -> bool:
+        return all(s.outcome != "failure" or s.tolerated for s in self.steps)
+
+    def step(self, fragment: str) -> StepResult:
+        [found] = [s for s in self.steps if fragment in s.name]
+        return found
+
+    def ran(self) -> list[str]:
+        return [s.name for s in self.steps if s.outcome != "skipped"]
+
+
+@dataclass
+class Event:
+    """What triggered the run: event name, refs and the payload behind github.event."""
+
+    name: str
+    ref: str
+    sha: str
+    payload: dict = field(default_factory=dict)
+    base_ref: str = ""
+    head_ref: str = ""
+    repository: str = "acme/support-bot"
+
+
+def step_name(step: dict) -> str:
+    return step.get("name") or (
+        f"uses {step['uses']}" if "uses" in step else step["run"].split("\n")[0]
+    )
+
+
+def github_context(event: Event, workspace: Path, workflow: dict, token: str) -> dict:
+    return {
+        "event_name": event.name,
+        "event": event.payload,
+        "ref": event.ref,
+        "ref_name": event.ref.rsplit("/", 1)[-1],
+        "sha": event.sha,
+        "base_ref": event.base_ref,
+        "head_ref": event.head_ref,
+        "repository": event.repository,
+        "repository_owner": event.repository.split("/")[0],
+        "workflow": workflow.get("name", ""),
+        "workspace": str(workspace),
+        "run_id": "4242",
+        "run_number": "7",
+        "run_attempt": "1",
+        "actor": "octocat",
+        "server_url": "https://github.com",
+        "token": token,
+    }
+
+
+def default_env(github: dict, temp: Path) -> dict:
+    return {
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_EVENT_NAME": github["event_name"],
+        "GITHUB_REF": github["ref"],
+        "GITHUB_REF_NAME": github["ref_name"],
+        "GITHUB_SHA": github["sha"],
+        "GITHUB_BASE_REF": github["base_ref"],
+        "GITHUB_HEAD_REF": github["head_ref"],
+        "GITHUB_REPOSITORY": github["repository"],
+        "GITHUB_REPOSITORY_OWNER": github["repository_owner"],
+        "GITHUB_WORKFLOW": github["workflow"],
+        "GITHUB_WORKSPACE": github["workspace"],
+        "GITHUB_RUN_ID": github["run_id"],
+        "GITHUB_RUN_NUMBER": github["run_number"],
+        "GITHUB_RUN_ATTEMPT": github["run_attempt"],
+        "GITHUB_ACTOR": github["actor"],
+        "GITHUB_SERVER_URL": github["server_url"],
+        "GITHUB_EVENT_PATH": str(temp / "event.json"),
+        "RUNNER_TEMP": str(temp),
+        "RUNNER_OS": "Linux",
+    }
+
+
+def shell_command(step: dict, job: dict, workflow: dict, script: Path) -> list[str]:
+    shell = (
+        step.get("shell")
+        or job.get("defaults", {}).get("run", {}).get("shell")
+        or workflow.get("defaults", {}).get("run", {}).get("shell")
+        or "bash-default"
+    )
+    if shell == "bash":
+        return ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)]
+    if shell == "bash-default":
+        return ["bash", "-e", str(script)]
+    if shell == "sh":
+        return ["sh", "-e", str(script)]
+    raise ValueError(f"shell {shell!r} is not supported by this runner")
+
+
+def read_env_file(path: Path) -> dict:
+    """KEY=value lines and KEY<<DELIMITER blocks, as GitHub reads GITHUB_ENV and GITHUB_OUTPUT."""
+    values, lines = {}, path.read_text().splitlines() if path.exists() else []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            key, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, i + 1)
+            values[key] = "\n".join(lines[i + 1 : end])
+            i = end + 1
+            continue
+        if line:
+            key, _, value = line.partition("=")
+            values[key] = value
+        i += 1
+    return values
+
+
+def run_job(
+    workflow: dict,
+    job_id: str,
+    workspace: Path,
+    event: Event,
+    temp: Path,
+    local_actions: dict,
+    secrets: dict | None = None,
+    variables: dict | None = None,
+    base_env: dict | None = None,
+    timeout: float = 3600,
+) -> JobResult:
+    """Run one job's steps in `workspace`. `local_actions` maps an action (owner/name, no ref)
+    to a function(step, env) standing in for it; it may return directories to add to PATH."""
+    job = workflow["jobs"][job_id]
+    temp.mkdir(parents=True, exist_ok=True)
+    (temp / "event.json").write_text(json.dumps(event.payload))
+    github = github_context(event, workspace, workflow, token="ghs_recorded-test-token")
+    contexts = {
+        "github": github,
+        "secrets": {"GITHUB_TOKEN": github["token"], **(secrets or {})},
+        "vars": dict(variables or {}),
+        "env": {},
+        "steps": {},
+        "runner": {"os": "Linux", "temp": str(temp)},
+    }
+    env = {**(base_env if base_env is not None else os.environ), **default_env(github, temp)}
+    for scope in (workflow, job):
+        for key, value in (scope.get("env") or {}).items():
+            contexts["env"][key] = interpolate(value, contexts)
+    added_env, added_path = {}, []
+    result, status = JobResult(), "success"
+
+    for index, step in enumerate(job["steps"]):
+        name = step_name(step)
+        step_contexts = {**contexts, "env": {**contexts["env"], **added_env}}
+        if not condition(step.get("if"), step_contexts, status):
+            result.steps.append(StepResult(name, "skipped"))
+            continue
+        step_env = {**step_contexts["env"]}
+        for key, value in (step.get("env") or {}).items():
+            step_env[key] = interpolate(value, {**step_contexts, "env": step_env})
+        files = {
+            kind: temp / f"{kind.lower()}-{index}"
+            for kind in ("ENV", "OUTPUT", "PATH", "STEP_SUMMARY")
+        }
+        for path in files.values():
+            path.write_text("")
+        run_env = {
+            **env,
+            **step_env,
+            **{f"GITHUB_{kind}": str(path) for kind, path in files.items()},
+        }
+        run_env["PATH"] = os.pathsep.join([*reversed(added_path), env["PATH"]])
+        start = time.monotonic()
+        if "uses" in step:
+            action = step["uses"].split("@")[0]
+            if action not in local_actions:
+                outcome, output = "failure", f"no local equivalent for {step['uses']}"
+            else:
+                try:
+                    added = local_actions[action](step, run_env) or []
+                    added_path.extend(str(p) for p in added)
+                    outcome, output = "success", ""
+                except AssertionError as error:
+                    outcome, output = "failure", f"{action}: {error}"
+        else:
+            script = temp / f"step-{index}.sh"
+            script.write_text(interpolate(step["run"], {**step_contexts, "env": step_env}))
+            cwd = workspace / step.get("working-directory", ".")
+            done = subprocess.run(
+                shell_command(step, job, workflow, script),
+                cwd=cwd,
+                env=run_env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+            )
+            outcome = "success" if done.returncode == 0 else "failure"
+            output = done.stdout
+        seconds = time.monotonic() - start
+        added_env.update(read_env_file(files["ENV"]))
+        added_path.extend(p for p in files["PATH"].read_text().splitlines() if p)
+        if "id" in step:
+            outputs = read_env_file(files["OUTPUT"])
+            contexts["steps"][step["id"]] = {"outcome": outcome, "outputs": outputs}
+        result.summary += files["STEP_SUMMARY"].read_text()
+        tolerated = outcome == "failure" and truthy(
+            interpolate(step.get("continue-on-error", False), contexts) == "true"
+        )
+        result.steps.append(StepResult(name, outcome, output, seconds, tolerated))
+        if outcome == "failure" and not tolerated:
+            status = "failure"
+    return result
