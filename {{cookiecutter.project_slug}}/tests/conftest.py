@@ -1,0 +1,14 @@
+"""Make the bot's code importable from its unit tests, however pytest is started.
+
+`actions` is a package at the project root and scripts/ a folder of plain scripts (a namespace
+package): with the root on sys.path, `from actions.actions import ...` and
+`from scripts import metrics` work from any working directory.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
