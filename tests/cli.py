@@ -40,14 +40,17 @@ def fake_tool(root, name, version_line, exit_code=0):
     return script
 
 
-def cookiecutter(out, *args, path=None, extra_env=None, template=TEMPLATE, timeout=600):
+def cookiecutter(
+    out, *args, path=None, extra_env=None, template=TEMPLATE, timeout=600, no_input=True
+):
     """`cookiecutter --no-input -o out template args...`; returns the CompletedProcess."""
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = os.pathsep.join(str(p) for p in path)
     env.update(extra_env or {})
     return subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(out), str(template), *args],
+        [sys.executable, "-m", "cookiecutter", *(["--no-input"] if no_input else [])]
+        + ["-o", str(out), str(template), *args],
         env=env,
         capture_output=True,
         text=True,
