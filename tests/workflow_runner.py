@@ -350,6 +350,7 @@ def run_job(
     to a function(step, env) standing in for it; it may return directories to add to PATH."""
     job = workflow["jobs"][job_id]
     temp.mkdir(parents=True, exist_ok=True)
+    workspace.mkdir(parents=True, exist_ok=True)  # GitHub starts every job in an existing folder
     (temp / "event.json").write_text(json.dumps(event.payload))
     github = github_context(event, workspace, workflow, token="ghs_recorded-test-token")
     contexts = {

@@ -40,7 +40,8 @@ def dvc_markdown(dvc: str, *args: str) -> str:
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
         raise SystemExit(f"ERROR: dvc {' '.join(args)} failed: {detail}")
-    return result.stdout.strip()
+    table = result.stdout.strip()
+    return table if len(table.splitlines()) > 2 else ""  # a header alone: nothing changed
 
 
 def metrics_table(dvc: str) -> str:

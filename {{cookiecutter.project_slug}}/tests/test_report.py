@@ -1,0 +1,174 @@
+"""scripts/report.py in a real git + DVC repository: a baseline on main, then a changed workspace.
+
+Runs the project's own DVC (.venv-dvc, from `make install`) for the metrics and params diffs.
+"""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DVC = ROOT / ".venv-dvc/bin/dvc"
+PNG = b"\x89PNG\r\n\x1a\n"
+NLU = {
+    "accuracy": 0.9,
+    "weighted_f1": 0.9,
+    "macro_f1": 0.88,
+    "intent_f1": {"greet": 0.95, "deny": 0.8, "goodbye": 0.9},
+}
+CORE = {"action_accuracy": 1.0, "action_f1": 1.0, "conversation_accuracy": 1.0}
+PARAMS = {
+    "train": {"diet_epochs": 100},
+    "gate": {"max_drop": 0.02, "metrics": ["metrics/nlu.json:weighted_f1"]},
+}
+DVC_YAML = {"metrics": ["metrics/nlu.json", "metrics/core.json"], "params": ["params.yaml"]}
+
+
+def git(repo: Path, *args: str) -> str:
+    identity = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
+    return subprocess.run(
+        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def write_results(repo: Path, nlu: dict, params: dict = PARAMS, validate_log: str = "") -> None:
+    """What `dvc repro` leaves in the workspace: metrics, plot data, Rasa's matrix, the log."""
+    (repo / "params.yaml").write_text(yaml.safe_dump(params))
+    (repo / "metrics").mkdir(exist_ok=True)
+    (repo / "metrics/nlu.json").write_text(json.dumps(nlu))
+    (repo / "metrics/core.json").write_text(json.dumps(CORE))
+    (repo / "plots").mkdir(exist_ok=True)
+    with (repo / "plots/intent_f1.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["intent", "f1"])
+        writer.writerows(sorted(nlu["intent_f1"].items()))
+    (repo / "results/nlu").mkdir(parents=True, exist_ok=True)
+    (repo / "results/nlu/intent_confusion_matrix.png").write_bytes(PNG + b"matrix")
+    (repo / "results/validate.log").write_text(validate_log)
+
+
+def report(repo: Path, baseline: str = "main") -> tuple[str, str]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts/report.py"),
+            "--dvc",
+            str(DVC),
+            "--baseline",
+            baseline,
+            "--out",
+            "report.md",
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return (repo / "report.md").read_text(), (repo / "report/without-images.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def baseline_repo(tmp_path_factory):
+    """git + DVC repository with metrics committed on main (made once: `dvc init` is slow)."""
+    assert DVC.exists(), "the DVC environment is missing: run `make install`"
+    repo = tmp_path_factory.mktemp("bot") / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    subprocess.run([str(DVC), "init", "--quiet"], cwd=repo, check=True)
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML))
+    (repo / ".gitignore").write_text("/report.md\n/report/\n/results/\n/plots/\n")
+    write_results(repo, NLU)
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "baseline")
+    return repo
+
+
+@pytest.fixture
+def repo(baseline_repo, tmp_path):
+    copy = tmp_path / "repo"
+    shutil.copytree(baseline_repo, copy, symlinks=True)
+    return copy
+
+
+def section(markdown: str, title: str) -> str:
+    return markdown.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_report_compares_with_the_baseline(repo):
+    worse = {**NLU, "weighted_f1": 0.8, "intent_f1": {"greet": 0.7, "deny": 0.85, "goodbye": 0.6}}
+    write_results(repo, worse, {**PARAMS, "train": {"diet_epochs": 5}})
+    full, _ = report(repo)
+    head, base = (
+        git(repo, "rev-parse", "--short=7", "HEAD"),
+        git(repo, "rev-parse", "--short=7", "main"),
+    )
+    assert full.startswith(f"# Model report: this change (`{head}`) vs `main` (`{base}`)\n")
+
+    metrics = section(full, "Metrics")
+    assert "| Path " in metrics and "| main " in metrics and "| workspace " in metrics
+    weighted = next(line for line in metrics.splitlines() if "| weighted_f1 " in line)
+    assert [cell.strip() for cell in weighted.split("|")[3:6]] == ["0.9", "0.8", "-0.1"]
+    params = section(full, "Parameters")
+    assert "train.diet_epochs" in params and "100" in params and "| 5 " in params
+
+    worse_rows = section(full, "Intents that got worse").strip().splitlines()[2:]
+    assert worse_rows == [
+        "| `goodbye` | 0.9000 | 0.6000 | -0.3000 |",
+        "| `greet` | 0.9500 | 0.7000 | -0.2500 |",
+    ]
+    gate = section(full, "Quality gate")
+    assert "FAIL metrics/nlu.json:weighted_f1 fell 0.9000 -> 0.8000" in gate
+    assert "**Quality gate failed: 1 of 1 gated metrics fell more than 0.02 below main.**" in gate
+
+
+def test_report_embeds_both_plots_and_keeps_a_version_without_them(repo):
+    write_results(repo, NLU)
+    full, without = report(repo)
+    plots = section(full, "Plots")
+    assert "![Intent confusion matrix](report/intent_confusion_matrix.png)" in plots
+    assert "![F1 per intent](report/intent_f1.png)" in plots
+    assert (repo / "report/intent_confusion_matrix.png").read_bytes() == PNG + b"matrix"
+    assert (repo / "report/intent_f1.png").read_bytes().startswith(PNG)
+    assert "![" not in without and "make report" in section(without, "Plots")
+    assert section(without, "Metrics") == section(full, "Metrics")
+    assert "No intent's F1 fell" in section(full, "Intents that got worse")
+    assert "No parameter changed since `main`." in section(full, "Parameters")
+    assert "reported no warnings" in section(full, "Data validation")
+
+
+def test_first_run_says_there_is_no_baseline(tmp_path):
+    assert DVC.exists(), "the DVC environment is missing: run `make install`"
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    subprocess.run([str(DVC), "init", "--quiet"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML))
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "bake, nothing trained yet")
+    write_results(tmp_path, NLU)
+    full, _ = report(tmp_path)
+    metrics = section(full, "Metrics")
+    assert "No baseline: `main` (`" in metrics and "has no metrics yet (first run)" in metrics
+    assert "| metrics/nlu.json | weighted_f1 | 0.9 |" in metrics
+    assert "**Quality gate passed: main has no metrics yet (first run).**" in full
+    assert "## Intents that got worse" not in full and "## Parameters" not in full
+
+
+def test_validation_warnings_from_rasa_are_listed_and_library_noise_is_not(repo):
+    log = (
+        "2024-01-01 10:00:00 INFO     rasa.validator  - Validating intents...\n"
+        "2024-01-01 10:00:00 WARNING  rasa.validator  - The intent 'thanks' is not used.\n"
+        "/x/rasa/shared/utils/io.py:99: UserWarning: Issue found in 'data/stories.yml': "
+        "unknown action\n"
+        "/x/site-packages/keras/utils.py:1: DeprecationWarning: invalid escape sequence\n"
+    )
+    write_results(repo, NLU, validate_log=log)
+    validation = section(report(repo)[0], "Data validation")
+    assert validation.strip().splitlines()[2:] == [
+        "- The intent 'thanks' is not used.",
+        "- Issue found in 'data/stories.yml': unknown action",
+    ]
