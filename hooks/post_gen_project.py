@@ -14,6 +14,7 @@ from pathlib import Path
 
 DVC_VERSION = "3.67.1"
 REMOTE_NAME = "storage"
+UV_DVC_STEP = f"dvc init (DVC {DVC_VERSION} via 'uv tool run')"
 DVC_EXTRA = {"local": "base", "none": "base", "s3": "s3", "gs": "gs", "azure": "azure", "ssh": "ssh"}
 
 # Option -> {choice: paths that exist only for that choice}. Paths of every other choice are removed.
@@ -82,26 +83,24 @@ def init_git(root):
     run(["git", "symbolic-ref", "HEAD", "refs/heads/main"], root, "git init")
 
 
-def dvc_command():
-    """The pinned DVC through uv (one cached environment); a dvc on PATH if uv has none."""
-    if shutil.which("uv"):
-        return ["uv", "tool", "run", "--quiet", "--from", f"dvc=={DVC_VERSION}", "python"]
-    if shutil.which("dvc"):
-        return None
-    raise HookError("neither uv nor dvc found on PATH: install uv (https://docs.astral.sh/uv/)")
-
-
 def init_dvc(root, remote_url):
+    """`dvc init` and the default remote: pinned DVC through uv (one cached process), or a dvc on PATH."""
     skip_init = (root / ".dvc").exists()
-    command = dvc_command()
-    if command is None:
-        if not skip_init:
-            run(["dvc", "init", "--quiet"], root, "dvc init")
-        if remote_url:
-            run(["dvc", "remote", "add", "-d", "-f", REMOTE_NAME, remote_url], root, "dvc remote add")
-        return
-    flag = "skip" if skip_init else "init"
-    run([*command, "-c", DVC_SETUP, flag, remote_url, REMOTE_NAME], root, "dvc init")
+    if shutil.which("uv"):
+        uv_dvc = ["uv", "tool", "run", "--quiet", "--from", f"dvc=={DVC_VERSION}", "python"]
+        try:
+            flag = "skip" if skip_init else "init"
+            run([*uv_dvc, "-c", DVC_SETUP, flag, remote_url, REMOTE_NAME], root, UV_DVC_STEP)
+            return
+        except HookError:
+            if not shutil.which("dvc"):
+                raise
+    elif not shutil.which("dvc"):
+        raise HookError("neither uv nor dvc found on PATH: install uv (https://docs.astral.sh/uv/)")
+    if not skip_init:
+        run(["dvc", "init", "--quiet"], root, "dvc init")
+    if remote_url:
+        run(["dvc", "remote", "add", "-d", "-f", REMOTE_NAME, remote_url], root, "dvc remote add")
 
 
 def first_commit(root, project_name, author_name, author_email):

@@ -70,6 +70,7 @@ def test_s3_push_then_pull_in_a_fresh_clone(cookies, trained_bot, s3_endpoint):
         if source.is_dir():
             shutil.copytree(source, dest)
         else:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest)
     run([DVC, "commit", "--force", "--quiet"], project)
     run([DVC, "remote", "modify", "--local", "storage", "endpointurl", s3_endpoint], project)
