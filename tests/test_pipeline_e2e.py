@@ -165,4 +165,5 @@ def test_experiment_changes_the_model_and_diffs_show_it(work_copy):
     plots = work_copy / "plots-diff"
     run([DVC, "plots", "diff", "HEAD~1", "--out", str(plots)], work_copy)
     page = (plots / "index.html").read_text()
-    assert "intent_confusion.csv" in page and "intent_f1.csv" in page
+    assert "Intent confusion" in page and "F1 per intent" in page
+    assert '"rev": "HEAD~1"' in page and '"rev": "workspace"' in page
