@@ -184,7 +184,6 @@ class Bench:
         self.work = workdir
         self.project = None
         self.runs = {}  # name -> [Run]
-        self.notes = {}
         self.alone = {}  # stage -> Run of its commands without DVC (--breakdown)
 
     def record(self, name, result):
@@ -209,7 +208,6 @@ class Bench:
             text = re.sub(r"(?m)^(\s*(?:diet|ted)_epochs:) \d+", rf"\g<1> {self.o.epochs}",
                           params.read_text())
             params.write_text(text)
-            self.notes["epochs"] = self.o.epochs
 
     def install(self):
         def remove_envs():
@@ -330,7 +328,7 @@ class Bench:
         commit = output(["git", "rev-parse", "--short", "HEAD"], TEMPLATE)
         dirty = output(["git", "status", "--porcelain", "--untracked-files=no"], TEMPLATE)
         return {
-            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "template": commit + (" (with uncommitted changes)" if dirty else ""),
             "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "cpu": cpu_model,
@@ -391,15 +389,15 @@ class Bench:
                 f"{spread(r['repro_test_stories'])}; stages run: {', '.join(ran) or 'none'}",
                 "only test_core reruns", verdict(ran == ["test_core"]))
 
-        lines += ["", "Per stage (wall seconds from DVC's `Running stage` to its lock-file update; "
-                  "median over runs):", ""]
+        lines += ["", ("Per stage (wall seconds from DVC's `Running stage` to its lock-file update; "
+                       "median over runs):"), ""]
         columns = [("full repro", "repro_full"), ("stories-only", "repro_stories"),
                    ("test-stories-only", "repro_test_stories")]
         columns = [(title, key) for title, key in columns if r.get(key)]
         per_stage = {key: [stages(x) for x in r[key]] for _, key in columns}
         names = []
-        for key in per_stage:
-            for stage_times in per_stage[key]:
+        for runs in per_stage.values():
+            for stage_times in runs:
                 names += [n for n in stage_times if n not in names]
         if self.alone:
             columns.append(("command alone, no DVC (wall / CPU)", "alone"))
@@ -425,8 +423,8 @@ class Bench:
             lines.append("| DVC outside stages (start, hashing deps, exit) | " + seconds(outside)
                          + " |" * len(columns))
             lines.append("| **total** | " + " | ".join(totals) + " |")
-            lines += ["", "By hand: `rasa train` "
-                      f"{spread(r['hand_train'])}, `rasa test` {spread(r['hand_test'])}."]
+            lines += ["", (f"By hand: `rasa train` {spread(r['hand_train'])}, "
+                           f"`rasa test` {spread(r['hand_test'])}.")]
 
         lines += ["", "Machine and versions:", "", "| | |", "| --- | --- |"]
         for key, value in machine.items():
@@ -438,9 +436,9 @@ class Bench:
                     f"{self.o.epochs or 'as in params.yaml'}")
         lines.append(f"| settings | {settings} |")
         lines.append(f"| benchmark wall time | {total / 60:.1f} min |")
-        lines += ["", "Wall times on a machine whose cores may be shared with other jobs are noisy; "
-                  "CPU time (user + sys of the process tree) is steadier. Full repro and hand-run "
-                  "alternate (A-B-B-A) so drifting load hits both."]
+        lines += ["", ("Wall times on a machine whose cores may be shared with other jobs are noisy; "
+                       "CPU time (user + sys of the process tree) is steadier. Full repro and hand-run "
+                       "alternate (A-B-B-A) so drifting load hits both.")]
         return "\n".join(lines) + "\n"
 
 
