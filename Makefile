@@ -39,8 +39,8 @@ test: install ## Run the whole suite, end-to-end included
 test-fast: install ## Run the suite without the slow end-to-end tests
 	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
-bench: install ## Measure bake, install and pipeline times; writes benchmarks/results/latest.md
-	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/run.py
+bench: install ## Time bake, install and the pipeline against rasa train/test by hand (~15 min)
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/run.py --breakdown
 
 clean: ## Remove the demo and caches
 	rm -rf $(DEMO) .pytest_cache
