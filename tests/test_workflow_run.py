@@ -272,14 +272,19 @@ def test_push_to_main_first_run_pulls_reports_no_baseline_and_passes(github):
     assert "## Metrics" in job.summary
 
 
+def open_pr(github, number, branch, change, message, name):
+    """Commit `change(origin)` on a new branch off main and run the workflow for its pull request."""
+    git(github.origin, "checkout", "--quiet", "-b", branch, "main")
+    change(github.origin)
+    git(github.origin, "commit", "--quiet", "-am", message)
+    git(github.origin, "checkout", "--quiet", "main")
+    sha = git(github.origin, "rev-parse", branch)
+    return github.run(name, pull_request_event(number, branch, sha), branch)
+
+
 @pytest.fixture(scope="module")
 def degraded_pr(github):
-    git(github.origin, "checkout", "--quiet", "-b", "less-data", "main")
-    degrade(github.origin)
-    git(github.origin, "commit", "--quiet", "-am", "Fewer NLU examples, 5 epochs")
-    git(github.origin, "checkout", "--quiet", "main")
-    sha = git(github.origin, "rev-parse", "less-data")
-    return github.run("pr-degrade", pull_request_event(1, "less-data", sha), "less-data")
+    return open_pr(github, 1, "less-data", degrade, "Fewer NLU examples, 5 epochs", "pr-degrade")
 
 
 @pytest.mark.e2e
@@ -347,12 +352,14 @@ def improving_pr(github, degraded_pr):
     git(degraded_pr.workspace, "add", "--all")
     git(degraded_pr.workspace, "commit", "--quiet", "-m", "Retrain on less data")
     git(github.origin, "pull", "--quiet", "--ff-only", str(degraded_pr.workspace), "HEAD")
-    git(github.origin, "checkout", "--quiet", "-b", "restore", "main")
-    git(github.origin, "checkout", trained, "--", ".")
-    git(github.origin, "commit", "--quiet", "-m", "Back to all NLU examples and 100 epochs")
-    git(github.origin, "checkout", "--quiet", "main")
-    sha = git(github.origin, "rev-parse", "restore")
-    return github.run("pr-restore", pull_request_event(2, "restore", sha), "restore")
+    return open_pr(
+        github,
+        2,
+        "restore",
+        lambda origin: git(origin, "checkout", trained, "--", "."),
+        "Back to all NLU examples and 100 epochs",
+        "pr-restore",
+    )
 
 
 @pytest.mark.e2e
