@@ -5,6 +5,7 @@ session; every end-to-end check shares them. `-m "not e2e"` skips those checks l
 """
 
 import os
+import socket
 import subprocess
 from pathlib import Path
 
@@ -25,6 +26,13 @@ def run(args, cwd, check=True, env=None, timeout=1800):
             f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
         )
     return result
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def git(cwd, *args, check=True):

@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import bake, git, run
+from conftest import bake, free_port, git, run
 
 DVC = ".venv-dvc/bin/dvc"
 SECRET = "moto-secret-never-committed"
 OUTS = ["models/model.tar.gz", "split", "results", "metrics", "plots", "config.yml", "dvc.lock"]
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -21,16 +21,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, run
+from conftest import bake, free_port, run
 
 STARTUP_TIMEOUT = 300
 STOP_TIMEOUT = 60
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_is_free(port):
