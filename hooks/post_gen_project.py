@@ -104,25 +104,19 @@ def init_dvc(root, remote_url):
 
 
 def first_commit(root, project_name, author_name, author_email):
-    if _has_head(root):
+    if _git_query(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode == 0:
         return
     identity = []
-    if not _git_config(root, "user.email"):
+    if not _git_query(root, "config", "user.email").stdout.strip():
         identity = ["-c", f"user.name={author_name}", "-c", f"user.email={author_email}"]
     run(["git", "add", "--all"], root, "git add")
     message = f"Bake {project_name} from the rasa-dvc-cml template"
     run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message], root, "git commit")
 
 
-def _has_head(root):
-    return subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root, capture_output=True
-    ).returncode == 0
-
-
-def _git_config(root, key):
-    result = subprocess.run(["git", "config", key], cwd=root, capture_output=True, text=True)
-    return result.stdout.strip()
+def _git_query(root, *args):
+    """A git command whose failure is an answer (no HEAD yet, no such setting), not an error."""
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
 
 
 def main(answers, root=Path.cwd()):
