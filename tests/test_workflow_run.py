@@ -85,6 +85,20 @@ def local_actions(workspace, bin_dir, log):
 # --- the launch-runner job, for every cloud (fast: only the recorder runs) -------------------
 
 
+def launch_runner(workflow, tmp_path, log, secrets, variables=None):
+    """Run the `launch-runner` job of a pull request with the given secrets and variables."""
+    return run_job(
+        workflow,
+        "launch-runner",
+        tmp_path / "work",
+        pull_request_event(1, "feature", "0" * 40),
+        tmp_path / "runner",
+        local_actions(tmp_path, tmp_path / "bin", log),
+        secrets=secrets,
+        variables=variables or {},
+    )
+
+
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 @pytest.mark.parametrize(
     "variables",
@@ -95,16 +109,7 @@ def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path,
     workflow = yaml.safe_load(rendered[f"s3-{cloud}-no"].read_text())
     log = tmp_path / "cml.jsonl"
     secrets = {"REPO_TOKEN": "ghp_test", **CLOUD_SECRETS[cloud]}
-    job = run_job(
-        workflow,
-        "launch-runner",
-        tmp_path / "work",
-        pull_request_event(1, "feature", "0" * 40),
-        tmp_path / "runner",
-        local_actions(tmp_path, tmp_path / "bin", log),
-        secrets=secrets,
-        variables=variables,
-    )
+    job = launch_runner(workflow, tmp_path, log, secrets, variables)
     assert job.succeeded, [(s.name, s.output) for s in job.steps]
     [call] = cml_recorder.calls(log)
     options = call["options"]
@@ -124,15 +129,7 @@ def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path,
 def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):  # noqa: F811
     """The recorder refuses a launch CML could not do: the secrets must reach the step."""
     workflow = yaml.safe_load(rendered["s3-aws-no"].read_text())
-    job = run_job(
-        workflow,
-        "launch-runner",
-        tmp_path / "work",
-        pull_request_event(1, "feature", "0" * 40),
-        tmp_path / "runner",
-        local_actions(tmp_path, tmp_path / "bin", tmp_path / "cml.jsonl"),
-        secrets={"REPO_TOKEN": "ghp_test"},
-    )
+    job = launch_runner(workflow, tmp_path, tmp_path / "cml.jsonl", {"REPO_TOKEN": "ghp_test"})
     assert not job.succeeded
     assert "no credentials for aws" in job.steps[-1].output
 
