@@ -25,6 +25,8 @@ CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choic
     {"dvc_remote": "none", "ci_provider": "none"},
 ]
 DVC_EXTRA = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure", "ssh": "dvc-ssh"}
+# How DVC's config names the default remote's section (configparser keeps the quotes).
+STORAGE_SECTION = "'remote \"storage\"'"
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
 
 
@@ -90,7 +92,7 @@ def test_every_option_bakes_a_clean_project(cookies, config):
     if answers["dvc_remote"] == "none":
         assert remotes == set()
     else:
-        assert remotes == {"'remote \"storage\"'"}
+        assert remotes == {STORAGE_SECTION}
         assert dvc_config(project)["core"]["remote"] == "storage"
 
 
@@ -111,7 +113,7 @@ def test_default_bake_is_a_rasa_project(default_project):
 
 
 def test_default_remote_is_a_local_folder_outside_the_project(default_project):
-    url = dvc_config(default_project)['remote "storage"'.join("''")]["url"]
+    url = dvc_config(default_project)[STORAGE_SECTION]["url"]
     storage = (default_project / ".dvc" / url).resolve()
     assert storage == default_project.parent / f"{default_project.name}-dvc-storage"
     assert default_project not in storage.parents
