@@ -1,0 +1,193 @@
+"""Lay the tuned values of params.yaml over config.yml: the config Rasa trains with.
+
+config.yml is the team's Rasa config (components, policies, their options). The values a team
+tunes and compares (epochs, seeds, thresholds, max_history) live in params.yaml under
+`train.<ComponentName>`, so `dvc exp run -S train.DIETClassifier.epochs=50` and `dvc params
+diff` work on readable keys. Each value lives in one place: a key set in both files with
+different values is an error, never a silent override.
+
+    python scripts/rasa_config.py merge  -> models/config.yml (what the train stage does)
+    python scripts/rasa_config.py adopt  -> moves config.yml's tuned values into params.yaml
+"""
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+import yaml
+
+ASSISTANT_ID = "{{ cookiecutter.project_slug }}"
+# Rasa replaces this placeholder (and a missing id) with a random one and rewrites the file.
+RASA_PLACEHOLDER_ID = "placeholder_default"
+TUNED_KEYS = (
+    "epochs",
+    "random_seed",
+    "max_history",
+    "threshold",
+    "ambiguity_threshold",
+    "core_fallback_threshold",
+)
+# Components that train with randomness: adopt gives them a seed so reruns are identical.
+SEEDED = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
+DEFAULT_SEED = 42
+HEADER = (
+    "# Written by scripts/rasa_config.py: config.yml with params.yaml's `train` values laid\n"
+    "# over it. This is the config the model in models/ was trained with; edit those two files.\n"
+)
+
+
+class ConfigError(Exception):
+    pass
+
+
+def components(config: dict) -> list[tuple[str, dict]]:
+    """(section, component) for every entry of the pipeline and the policies, in order."""
+    found = []
+    for section in ("pipeline", "policies"):
+        for entry in config.get(section) or []:
+            if not isinstance(entry, dict) or "name" not in entry:
+                raise ConfigError(f"config.yml: every {section} entry needs a `name`, got {entry!r}")
+            found.append((section, entry))
+    return found
+
+
+def knob_names(config: dict) -> dict[str, dict]:
+    """The params.yaml key of each component: its name, or `Name#2` when the name repeats."""
+    names = [entry["name"] for _, entry in components(config)]
+    seen: dict[str, int] = {}
+    keys = {}
+    for (_, entry), name in zip(components(config), names):
+        seen[name] = seen.get(name, 0) + 1
+        key = name if names.count(name) == 1 else f"{name}#{seen[name]}"
+        keys[key] = entry
+    return keys
+
+
+def find(config: dict, key: str) -> dict:
+    by_key = knob_names(config)
+    if key in by_key:
+        return by_key[key]
+    repeated = [k for k in by_key if k.startswith(f"{key}#")]
+    if repeated:
+        raise ConfigError(
+            f"params.yaml train.{key}: config.yml has {len(repeated)} components named {key}; "
+            f"name one of them: {', '.join(repeated)}"
+        )
+    raise ConfigError(
+        f"params.yaml train.{key}: config.yml has no component named {key} "
+        f"(it has {', '.join(by_key) or 'none'}): add it to config.yml or remove "
+        f"train.{key} from params.yaml"
+    )
+
+
+def merge(config: dict, train: dict | None, assistant_id: str = ASSISTANT_ID) -> dict:
+    """config.yml with each `train.<Component>.<option>` of params.yaml set in that component."""
+    merged = copy.deepcopy(config)
+    for key, options in (train or {}).items():
+        if not isinstance(options, dict):
+            raise ConfigError(
+                f"params.yaml train.{key} must map options to values "
+                f"(e.g. train.{key}.epochs: 100), got {options!r}"
+            )
+        component = find(merged, key)
+        for option, value in options.items():
+            if option in component and component[option] != value:
+                raise ConfigError(
+                    f"{key}.{option} is {component[option]!r} in config.yml and {value!r} in "
+                    f"params.yaml (train.{key}.{option}): keep it in one place, e.g. run "
+                    f"`make adopt-config` to move config.yml's value into params.yaml"
+                )
+            component[option] = value
+    if merged.get("assistant_id") in (None, RASA_PLACEHOLDER_ID):
+        merged["assistant_id"] = assistant_id
+    return merged
+
+
+def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
+    """Move the tuned options out of config into train; seed components that train randomly.
+
+    Returns the new config and train section. Knobs of components the config does not have
+    are dropped, so params.yaml describes this config only.
+    """
+    config = copy.deepcopy(config)
+    kept = {}
+    by_key = knob_names(config)
+    for key, options in (train or {}).items():
+        if key in by_key and isinstance(options, dict):
+            kept[key] = dict(options)
+    for key, component in by_key.items():
+        knob = kept.get(key, {})
+        for option in TUNED_KEYS:
+            if option in component:
+                knob[option] = component.pop(option)
+        if component["name"] in SEEDED and "random_seed" not in knob:
+            knob["random_seed"] = DEFAULT_SEED
+        if knob:
+            kept[key] = knob
+    return config, kept
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def write_merged(config_path: Path, params_path: Path, out: Path) -> dict:
+    merged = merge(_load(config_path), _load(params_path).get("train"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(HEADER + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True))
+    return merged
+
+
+def adopt_files(config_path: Path, params_path: Path) -> dict:
+    """adopt() on the files, keeping their comments and layout (ruamel round trip)."""
+    from ruamel.yaml import YAML
+
+    rt = YAML()
+    rt.preserve_quotes = True
+    rt.indent(mapping=2, sequence=4, offset=2)
+    config, params = rt.load(config_path), rt.load(params_path)
+    _, train = adopt(_load(config_path), params.get("train"))
+    for _, component in components(config):
+        for option in TUNED_KEYS:
+            component.pop(option, None)
+    if config.get("assistant_id") in (None, RASA_PLACEHOLDER_ID):
+        config["assistant_id"] = ASSISTANT_ID
+    params["train"] = train
+    with config_path.open("w") as handle:
+        rt.dump(config, handle)
+    with params_path.open("w") as handle:
+        rt.dump(params, handle)
+    return train
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["merge", "adopt"])
+    parser.add_argument("--config", type=Path, default=Path("config.yml"))
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--out", type=Path, default=Path("models/config.yml"))
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "merge":
+            write_merged(args.config, args.params, args.out)
+        else:
+            train = adopt_files(args.config, args.params)
+            for key, options in train.items():
+                print(f"params.yaml train.{key}: {options}")
+    except ConfigError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The train stage: validate the training data, then train, in one Rasa process.
+
+    python scripts/train.py      (what `dvc repro` runs; see dvc.yaml)
+
+1. Writes models/config.yml: config.yml with params.yaml's `train` values (scripts/rasa_config.py).
+2. Validates domain, rules, stories and the training split as `rasa data validate` does. Rasa's
+   errors stop here with Rasa's message, and so do stories naming an intent or a response the
+   domain lacks (Rasa only warns about those). Warnings are written to
+   evaluation/validation.json for the report; they stop the pipeline only when params.yaml
+   sets `validate.fail_on_warnings: true`.
+3. Trains on the NLU training split (split/train.yml) and every rules and stories file under
+   data/, exactly as `rasa train` would, into models/model.tar.gz.
+"""
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+
+import yaml
+
+import rasa_config
+
+DATA = Path("data")
+DOMAIN = Path("domain.yml")
+NLU_TRAIN = Path("split/train.yml")
+MODELS = Path("models")
+MERGED_CONFIG = MODELS / "config.yml"
+VALIDATION = Path("evaluation/validation.json")
+# Warnings Rasa only logs in its lenient mode although the bot cannot work with them.
+ERRORS_RASA_WARNS_ABOUT = (
+    "is used in your stories, but it is not listed in the domain",
+    "is used in the stories, but is not a valid utterance action",
+)
+
+
+class Collected(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def collecting():
+    """Every warning Rasa raises or logs inside the block, in order, once each."""
+    handler = Collected()
+    logging.getLogger("rasa").addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield handler.messages
+            handler.messages.extend(
+                str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)
+            )
+    finally:
+        logging.getLogger("rasa").removeHandler(handler)
+
+
+def core_files(data: Path = DATA) -> list[str]:
+    """Every rules and stories file under data/, whatever its name or folder."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.data import get_data_files, is_nlu_file
+
+    files = sorted(get_data_files([str(data)], YAMLStoryReader.is_stories_file))
+    mixed = [f for f in files if is_nlu_file(f)]
+    if mixed:
+        raise SystemExit(
+            f"ERROR: {', '.join(mixed)} holds NLU examples and stories or rules together: "
+            "move the `nlu:` part into a file of its own so the test split stays out of training"
+        )
+    return files
+
+
+def _unique(messages: list[str]) -> list[str]:
+    return list(dict.fromkeys(m.strip() for m in messages if m.strip()))
+
+
+def validate(importer) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of Rasa's validator on what the model trains on."""
+    from rasa.validator import Validator
+
+    if importer.get_domain().is_empty():
+        return [f"{DOMAIN} is empty or missing"], []
+    errors: list[str] = []
+    found: list[str] = []
+    validator = Validator.from_importer(importer)
+    checks = [
+        validator.verify_domain_validity,
+        validator.verify_actions_in_stories_rules,
+        validator.verify_forms_in_stories_rules,
+        validator.verify_form_slots,
+        validator.verify_slot_mappings,
+        lambda: validator.verify_nlu(ignore_warnings=True),
+        lambda: validator.verify_story_structure(ignore_warnings=True),
+    ]
+    for check in checks:
+        with collecting() as messages:
+            ok = check()
+        if not ok:
+            errors += messages or [f"{check.__name__} failed"]
+        else:
+            found += messages
+    errors += [m for m in found if any(e in m for e in ERRORS_RASA_WARNS_ABOUT)]
+    warned = [m for m in found if m not in errors]
+    return _unique(errors), _unique(warned)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument(
+        "--validate-only",
+        action="store_true",
+        help="validate config, domain and all of data/ (no split needed), then stop",
+    )
+    args = parser.parse_args(argv)
+    params = yaml.safe_load(args.params.read_text()) or {}
+    merged_config = MERGED_CONFIG
+    if args.validate_only:  # leave the pipeline's output alone
+        merged_config = Path(tempfile.mkdtemp()) / "config.yml"
+    try:
+        rasa_config.write_merged(Path("config.yml"), args.params, merged_config)
+    except rasa_config.ConfigError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
+
+    from rasa.api import train
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    training_files = [str(DATA)] if args.validate_only else [*core_files(), str(NLU_TRAIN)]
+    importer = TrainingDataImporter.load_from_config(
+        config_path=str(merged_config), domain_path=str(DOMAIN), training_data_paths=training_files
+    )
+    errors, warned = validate(importer)
+    if not args.validate_only:
+        VALIDATION.parent.mkdir(parents=True, exist_ok=True)
+        VALIDATION.write_text(json.dumps({"warnings": warned}, indent=2) + "\n")
+    for message in warned:
+        print(f"WARNING (validation): {message}")
+    if errors:
+        print("ERROR: the training data is not valid:", file=sys.stderr)
+        for message in errors:
+            print(f"  - {message}", file=sys.stderr)
+        return 1
+    if warned and (params.get("validate") or {}).get("fail_on_warnings"):
+        print(
+            f"ERROR: {len(warned)} validation warnings and params.yaml sets "
+            "validate.fail_on_warnings: fix them or set it to false",
+            file=sys.stderr,
+        )
+        return 1
+    if args.validate_only:
+        print(f"validation: no errors, {len(warned)} warnings")
+        return 0
+
+    result = train(
+        domain=str(DOMAIN),
+        config=str(MERGED_CONFIG),
+        training_files=training_files,
+        output=str(MODELS),
+        fixed_model_name="model",
+    )
+    return result.code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
