@@ -47,7 +47,9 @@ def components(config: dict) -> list[tuple[str, dict]]:
     for section in ("pipeline", "policies"):
         for entry in config.get(section) or []:
             if not isinstance(entry, dict) or "name" not in entry:
-                raise ConfigError(f"config.yml: every {section} entry needs a `name`, got {entry!r}")
+                raise ConfigError(
+                    f"config.yml: every {section} entry needs a `name`, got {entry!r}"
+                )
             found.append((section, entry))
     return found
 
@@ -57,7 +59,7 @@ def knob_names(config: dict) -> dict[str, dict]:
     names = [entry["name"] for _, entry in components(config)]
     seen: dict[str, int] = {}
     keys = {}
-    for (_, entry), name in zip(components(config), names):
+    for (_, entry), name in zip(components(config), names, strict=True):
         seen[name] = seen.get(name, 0) + 1
         key = name if names.count(name) == 1 else f"{name}#{seen[name]}"
         keys[key] = entry

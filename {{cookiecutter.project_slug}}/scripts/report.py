@@ -3,35 +3,30 @@
     python scripts/report.py --dvc .venv-dvc/bin/dvc --baseline main --out report.md
 
 `make report` runs it, and CI posts the result on pull requests. The report holds the metrics
-and params diffs (from DVC), the quality gate's verdict, the intents whose F1 fell, the data
-validation warnings and two plots, written to report/ next to report.md: Rasa's intent confusion
-matrix and F1 per intent. report/without-images.md is the same report without the plots, for
-places that cannot show local images (the CI job summary, a comment that uploads no images).
+and params diffs (from DVC), the quality gate's verdict, what got worse (intents, entities,
+responses, held-out examples whose prediction changed, failed test stories), the validation
+warnings (new ones apart) and plots written to report/ next to report.md.
+report/without-images.md is the same report without the plots, for places that cannot show
+local images (the CI job summary, a comment that uploads no images).
 """
 
 import argparse
-import csv
 import json
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import charts
+import compare
 import gate
 
-NLU_METRICS = "metrics/nlu.json"
-CONFUSION_MATRIX = Path("results/nlu/intent_confusion_matrix.png")
-INTENT_F1 = Path("plots/intent_f1.csv")
-VALIDATE_LOG = Path("results/validate.log")
-# Rasa's own warnings in `rasa data validate` output: log records and UserWarnings.
-# Libraries' DeprecationWarnings in the same log are noise and stay out of the report.
-PLOTS = object()  # placeholder in build()'s blocks
+CONFUSION_MATRIX = Path("results/intent_confusion_matrix.png")
+MAX_ROWS = 15  # longer lists are cut, with a count of the rest
 NO_PLOTS = (
-    "_Plots are not embedded in this version of the report: `make report` writes the intent "
-    "confusion matrix and F1 per intent to `report/`._"
+    "_Plots are not embedded in this version of the report: `make report` writes them to "
+    "`report/`, and CI uploads them with the report as the run's artifact._"
 )
-WARNING_LINE = re.compile(r"(?:\bWARNING\s+\S+\s+-\s+|UserWarning:\s*)(?P<message>.+)")
 
 
 def dvc_markdown(dvc: str, *args: str) -> str:
@@ -65,102 +60,172 @@ def flatten(data: dict, prefix: str = ""):
             yield f"{prefix}{key}", value
 
 
-def short(commit: str | None) -> str:
-    return commit[:7] if commit else ""
+def table(header: list[str], rows: list[list]) -> str:
+    shown = rows[:MAX_ROWS]
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in shown]
+    if len(rows) > MAX_ROWS:
+        lines.append(f"\n_... and {len(rows) - MAX_ROWS} more._")
+    return "\n".join(lines)
 
 
-def head_label() -> str:
-    commit = gate.resolve("HEAD")
-    return f"this change (`{short(commit)}`)" if commit else "this change"
+def _change(old: float, new: float) -> list:
+    return [f"{old:.4f}", f"{new:.4f}", f"{new - old:+.4f}"]
 
 
-def intents_that_fell(
-    baseline: dict | None, current: dict | None
-) -> list[tuple[str, float, float]]:
-    old = (baseline or {}).get("intent_f1") or {}
-    new = (current or {}).get("intent_f1") or {}
-    fell = [(name, old[name], new[name]) for name in old if name in new and new[name] < old[name]]
-    return sorted(fell, key=lambda row: (row[2] - row[1], row[0]))
-
-
-def validation_warnings(log: Path = VALIDATE_LOG) -> list[str] | None:
-    if not log.exists():
-        return None
-    found = []
-    for line in log.read_text(errors="replace").splitlines():
-        match = WARNING_LINE.search(line)
-        if match and match["message"].strip() not in found:
-            found.append(match["message"].strip())
-    return found
-
-
-def f1_chart(out: Path, baseline: dict | None, baseline_name: str) -> bool:
-    """A horizontal bar chart of F1 per intent (next to the baseline's when there is one)."""
-    if not INTENT_F1.exists():
-        return False
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with INTENT_F1.open() as handle:
-        rows = sorted((r["intent"], float(r["f1"])) for r in csv.DictReader(handle))
-    if not rows:
-        return False
-    names = [name for name, _ in rows]
-    old = (baseline or {}).get("intent_f1") or {}
-    positions = range(len(names))
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
-    if old:
-        ax.barh(
-            [p + 0.2 for p in positions],
-            [old.get(n, 0.0) for n in names],
-            height=0.4,
-            color="#b0b0b0",
-            label=baseline_name,
-        )
-        ax.barh(
-            [p - 0.2 for p in positions],
-            [f1 for _, f1 in rows],
-            height=0.4,
-            color="#1f77b4",
-            label="this change",
-        )
-        ax.legend(loc="lower right", fontsize="small")
+def intents_section(base: compare.Evaluation, now: compare.Evaluation, name: str) -> list[str]:
+    old = (base.nlu or {}).get("intent_f1")
+    fell = compare.scores_that_fell(old, (now.nlu or {}).get("intent_f1"))
+    blocks = ["## Intents that got worse"]
+    if fell:
+        rows = [[f"`{intent}`", *_change(was, new)] for intent, was, new in fell]
+        blocks.append(table(["intent", f"F1 at `{name}`", "F1 now", "change"], rows))
     else:
-        ax.barh(list(positions), [f1 for _, f1 in rows], color="#1f77b4")
-    ax.set_yticks(list(positions))
-    ax.set_yticklabels(names)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("F1 (held-out NLU test set)")
-    ax.set_title("F1 per intent")
-    fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return True
+        blocks.append(f"No intent's F1 fell below its value at `{name}`.")
+    better, worse = compare.changed_predictions(base.predictions, now.predictions)
+    if base.predictions is not None and (better or worse):
+        blocks.append("### Held-out examples whose prediction changed")
+        for title, changes in [("Now wrong", worse), ("Now right", better)]:
+            if changes:
+                rows = [
+                    [f"`{c.text}`", f"`{c.actual}`", f"`{c.before}`", f"`{c.now}`"] for c in changes
+                ]
+                blocks += [
+                    f"{title} ({len(changes)}):",
+                    table(["example", "intent", f"predicted at `{name}`", "predicted now"], rows),
+                ]
+    return blocks
 
 
-def build(dvc: str, baseline: str) -> list[str]:
-    """The report's sections as Markdown blocks, with PLOTS where the plots go."""
-    commit = gate.resolve(baseline)
-    old_nlu = gate.read_at(commit, NLU_METRICS) if commit else None
-    new_nlu = gate.read_workspace(NLU_METRICS)
-    has_baseline = commit is not None and old_nlu is not None
-    base = f"`{baseline}` (`{short(commit)}`)" if commit else f"`{baseline}`"
+def entities_section(base: compare.Evaluation, now: compare.Evaluation, name: str) -> list[str]:
+    if not now.entities and not base.entities:
+        return []
+    blocks = ["## Entities"]
+    if not now.entities:
+        return blocks + [f"No entity was evaluated now, although `{name}` evaluated some."]
+    rows = []
+    for extractor, metrics in sorted(now.entities.items()):
+        before = (base.entities or {}).get(extractor, {}).get("weighted_f1")
+        was = f"{before:.4f}" if before is not None else "-"
+        rows.append(
+            [
+                f"`{extractor}`",
+                was,
+                f"{metrics['weighted_f1']:.4f}",
+                f"{metrics['precision']:.4f}",
+                f"{metrics['recall']:.4f}",
+                len(metrics["entity_f1"]),
+            ]
+        )
+    header = ["extractor", f"F1 at `{name}`", "F1 now", "precision", "recall", "entities"]
+    blocks.append(table(header, rows))
+    fell = compare.entities_that_fell(base.entities, now.entities)
+    if fell:
+        rows = [[f"`{entity}`", f"`{ex}`", *_change(was, new)] for ex, entity, was, new in fell]
+        blocks += [
+            "Entities that got worse:",
+            table(["entity", "extractor", f"F1 at `{name}`", "F1 now", "change"], rows),
+        ]
+    elif base.entities:
+        blocks.append(f"No entity's F1 fell below its value at `{name}`.")
+    return blocks
 
-    blocks = [f"# Model report: {head_label()} vs {base}"]
+
+def responses_section(base: compare.Evaluation, now: compare.Evaluation, name: str) -> list[str]:
+    if not now.responses:
+        return []
+    blocks = ["## Response selection (retrieval intents)"]
+    current = now.responses
+    line = f"Accuracy {current['accuracy']:.4f}, weighted F1 {current['weighted_f1']:.4f}"
+    if base.responses:
+        line += (
+            f" (at `{name}`: {base.responses['accuracy']:.4f}, {base.responses['weighted_f1']:.4f})"
+        )
+    blocks.append(line + f" over {len(current['response_f1'])} responses.")
+    fell = compare.scores_that_fell(
+        (base.responses or {}).get("response_f1"), current.get("response_f1")
+    )
+    if fell:
+        rows = [[f"`{key}`", *_change(was, new)] for key, was, new in fell]
+        blocks.append(table(["response", f"F1 at `{name}`", "F1 now", "change"], rows))
+    return blocks
+
+
+def stories_section(base: compare.Evaluation, now: compare.Evaluation, name: str) -> list[str]:
+    core = now.core or {}
+    blocks = ["## Test stories"]
+    if core:
+        blocks.append(
+            f"{core['conversations_correct']} of {core['conversations_total']} test stories "
+            f"passed (conversation accuracy {core['conversation_accuracy']:.4f})."
+        )
+    statuses = compare.story_status(now.failed_stories, base.failed_stories)
+    if statuses:
+        at_base = {"passed": "passed", "failed": "failed too", "unknown": "-"}
+        rows = []
+        for story, status in statuses:
+            wrong = story.get("first_wrong") or {}
+            turn = "-"
+            if wrong:
+                turn = f"{wrong['kind']} `{wrong['expected']}`, predicted `{wrong['predicted']}`"
+            rows.append([story["story"], turn, at_base[status]])
+        blocks.append(table(["failed story", "first wrong turn", f"at `{name}`"], rows))
+    return blocks
+
+
+def validation_section(base: compare.Evaluation, now: compare.Evaluation, name: str) -> list[str]:
+    blocks = ["## Data validation"]
+    if now.validation is None:
+        return blocks + ["`evaluation/validation.json` is missing: run `make repro`."]
+    if base.validation is None:
+        warnings = now.validation.get("warnings") or []
+        if not warnings:
+            return blocks + ["No validation warnings."]
+        return blocks + [f"{len(warnings)} validation warnings:\n\n" + _bullets(warnings)]
+    new, known = compare.new_warnings(now.validation, base.validation)
+    if not new and not known:
+        return blocks + ["No validation warnings."]
+    if new:
+        blocks.append(f"**{len(new)} new** since `{name}`:\n\n" + _bullets(new))
+    else:
+        blocks.append(f"No new warning since `{name}`.")
+    if known:
+        blocks.append(
+            f"<details><summary>{len(known)} already there at `{name}`</summary>\n\n"
+            + _bullets(known)
+            + "\n\n</details>"
+        )
+    return blocks
+
+
+def _bullets(lines: list[str]) -> str:
+    shown = [f"- {line}" for line in lines[: MAX_ROWS * 2]]
+    if len(lines) > MAX_ROWS * 2:
+        shown.append(f"- ... and {len(lines) - MAX_ROWS * 2} more")
+    return "\n".join(shown)
+
+
+def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tuple[list[str], dict]:
+    """The report's blocks (None where the plots go) and the images written to report/."""
+    base = compare.at_commit(commit) if commit else compare.Evaluation()
+    now = compare.in_workspace()
+    has_baseline = base.nlu is not None
+    label = f"`{baseline}` (`{commit[:7]}`)" if commit else f"`{baseline}`"
+    head = gate.resolve("HEAD")
+    title = f"this change (`{head[:7]}`)" if head else "this change"
+
+    blocks = [f"# Model report: {title} vs {label}"]
+    if notes:
+        blocks += ["## Notes", "\n".join(f"- {note}" for note in notes)]
+    blocks.append("## Metrics")
     if has_baseline:
-        blocks += ["## Metrics", dvc_markdown(dvc, "metrics", "diff", "--all", baseline)]
+        blocks.append(dvc_markdown(dvc, "metrics", "diff", baseline) or "No metric changed.")
     else:
         reason = (
-            f"{base} has no metrics yet (first run)"
-            if commit
-            else f"{base} is not a revision in this repository"
+            "has no metrics yet (first run)" if commit else "is not a revision in this repository"
         )
         blocks += [
-            "## Metrics",
-            f"No baseline: {reason}, so there is nothing to compare with. "
+            f"No baseline: {label} {reason}, so there is nothing to compare with. "
             "The quality gate passes; these are this change's metrics:",
             metrics_table(dvc),
         ]
@@ -169,33 +234,38 @@ def build(dvc: str, baseline: str) -> list[str]:
     blocks += ["## Quality gate", "\n".join(f"    {r.line}" for r in results), f"**{verdict}**"]
 
     if has_baseline:
-        fell = intents_that_fell(old_nlu, new_nlu)
-        blocks.append("## Intents that got worse")
-        if fell:
-            rows = [
-                f"| `{name}` | {old:.4f} | {new:.4f} | {new - old:+.4f} |"
-                for name, old, new in fell
-            ]
-            blocks.append(
-                f"| intent | F1 at `{baseline}` | F1 now | change |\n| --- | --- | --- | --- |\n"
-                + "\n".join(rows)
-            )
-        else:
-            blocks.append(f"No intent's F1 fell below its value at `{baseline}`.")
+        blocks += intents_section(base, now, baseline)
+    blocks += entities_section(base, now, baseline)
+    blocks += responses_section(base, now, baseline)
+    blocks += stories_section(base, now, baseline)
+    if has_baseline:
         params = dvc_markdown(dvc, "params", "diff", baseline)
         blocks += ["## Parameters", params or f"No parameter changed since `{baseline}`."]
+    blocks += validation_section(base, now, baseline)
+    blocks += ["## Plots", None]
+    return blocks, base
 
-    blocks += ["## Plots", PLOTS]
 
-    warnings = validation_warnings()
-    blocks.append("## Data validation")
-    if warnings is None:
-        blocks.append(f"`{VALIDATE_LOG}` is missing: run `make repro`.")
-    elif warnings:
-        blocks.append("`rasa data validate` warned:\n\n" + "\n".join(f"- {w}" for w in warnings))
-    else:
-        blocks.append("`rasa data validate` reported no warnings.")
-    return blocks
+def write_images(assets: Path, base: compare.Evaluation, baseline: str) -> dict[str, str]:
+    images = {}
+    if CONFUSION_MATRIX.exists():
+        shutil.copyfile(CONFUSION_MATRIX, assets / CONFUSION_MATRIX.name)
+        images["Intent confusion matrix"] = f"report/{CONFUSION_MATRIX.name}"
+    now = compare.in_workspace()
+    intent_now = (now.nlu or {}).get("intent_f1") or {}
+    intent_before = (base.nlu or {}).get("intent_f1") or {}
+    if charts.f1_chart(
+        assets / "intent_f1.png", "F1 per intent", intent_now, intent_before, baseline
+    ):
+        images["F1 per intent"] = "report/intent_f1.png"
+    for extractor, metrics in sorted((now.entities or {}).items()):
+        before = ((base.entities or {}).get(extractor) or {}).get("entity_f1") or {}
+        out = assets / f"entity_f1_{extractor}.png"
+        if charts.f1_chart(
+            out, f"F1 per entity ({extractor})", metrics["entity_f1"], before, baseline
+        ):
+            images[f"F1 per entity ({extractor})"] = f"report/{out.name}"
+    return images
 
 
 def main(argv=None) -> int:
@@ -203,29 +273,25 @@ def main(argv=None) -> int:
     parser.add_argument("--dvc", default="dvc", help="the dvc executable")
     parser.add_argument("--baseline", default="main", help="revision to compare with")
     parser.add_argument("--out", type=Path, default=Path("report.md"))
+    parser.add_argument(
+        "--note", action="append", default=[], help="a line for the report's Notes (repeatable)"
+    )
     args = parser.parse_args(argv)
 
+    commit = gate.resolve(args.baseline)
+    try:
+        blocks, base = build(args.dvc, args.baseline, commit, args.note)
+    except gate.GateError as error:
+        print(f"ERROR: {error}", file=sys.stderr)
+        return 2
     assets = args.out.parent / "report"
     if assets.exists():
         shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    images = {}
-    if CONFUSION_MATRIX.exists():
-        shutil.copyfile(CONFUSION_MATRIX, assets / CONFUSION_MATRIX.name)
-        images["Intent confusion matrix"] = f"report/{CONFUSION_MATRIX.name}"
-    commit = gate.resolve(args.baseline)
-    old_nlu = gate.read_at(commit, NLU_METRICS) if commit else None
-    if f1_chart(assets / "intent_f1.png", old_nlu, args.baseline):
-        images["F1 per intent"] = "report/intent_f1.png"
-
-    try:
-        blocks = build(args.dvc, args.baseline)
-    except gate.GateError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+    images = write_images(assets, base, args.baseline)
     embedded = "\n\n".join(f"![{alt}]({path})" for alt, path in images.items())
     for path, plots in [(args.out, embedded or NO_PLOTS), (assets / "without-images.md", NO_PLOTS)]:
-        path.write_text("\n\n".join(plots if b is PLOTS else b for b in blocks) + "\n")
+        path.write_text("\n\n".join(plots if b is None else b for b in blocks) + "\n")
     return 0
 
 

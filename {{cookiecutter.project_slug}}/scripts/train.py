@@ -21,9 +21,8 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-import yaml
-
 import rasa_config
+import yaml
 
 DATA = Path("data")
 DOMAIN = Path("domain.yml")
