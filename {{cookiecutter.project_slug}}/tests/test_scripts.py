@@ -1,8 +1,9 @@
-"""Unit tests for the pipeline's scripts: write_config.py, split_nlu.py and metrics.py."""
+"""Unit tests for the pipeline's scripts: rasa_config.py, split_nlu.py, train.py and metrics.py."""
 
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,75 +12,157 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from scripts import metrics, split_nlu, write_config
+from scripts import metrics, rasa_config, split_nlu
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# --- write_config.py ----------------------------------------------------------------------
+# --- rasa_config.py -----------------------------------------------------------------------
 
-PARAMS = {
-    "train": {
-        "random_seed": 7,
-        "diet_epochs": 11,
-        "ted_epochs": 13,
-        "ted_max_history": 3,
-        "fallback_threshold": 0.45,
-        "ambiguity_threshold": 0.05,
-    }
+CONFIG = {
+    "recipe": "default.v1",
+    "language": "en",
+    "pipeline": [
+        {"name": "WhitespaceTokenizer"},
+        {"name": "CountVectorsFeaturizer"},
+        {"name": "CountVectorsFeaturizer", "analyzer": "char_wb"},
+        {"name": "DIETClassifier", "constrain_similarities": True},
+        {"name": "FallbackClassifier"},
+    ],
+    "policies": [{"name": "RulePolicy"}, {"name": "TEDPolicy", "max_history": 5}],
 }
 
 
-def component(components: list, name: str) -> dict:
-    [found] = [c for c in components if c["name"] == name]
+def component(config: dict, name: str) -> dict:
+    [found] = [c for c in config["pipeline"] + config["policies"] if c["name"] == name]
     return found
 
 
-def test_rasa_config_puts_each_param_in_its_component():
-    config = write_config.rasa_config(PARAMS, assistant_id="my-bot")
+def test_merge_lays_params_over_the_named_components():
+    train = {"DIETClassifier": {"epochs": 11, "random_seed": 7}, "TEDPolicy": {"epochs": 3}}
 
-    assert config["assistant_id"] == "my-bot"
-    assert config["language"] == "en"
-    diet = component(config["pipeline"], "DIETClassifier")
-    assert (diet["epochs"], diet["random_seed"]) == (11, 7)
-    fallback = component(config["pipeline"], "FallbackClassifier")
-    assert (fallback["threshold"], fallback["ambiguity_threshold"]) == (0.45, 0.05)
-    ted = component(config["policies"], "TEDPolicy")
-    assert (ted["epochs"], ted["random_seed"], ted["max_history"]) == (13, 7, 3)
-    assert [p["name"] for p in config["policies"]] == [
-        "MemoizationPolicy",
-        "RulePolicy",
-        "TEDPolicy",
-    ]
+    merged = rasa_config.merge(CONFIG, train, assistant_id="my-bot")
+
+    assert component(merged, "DIETClassifier") == {
+        "name": "DIETClassifier",
+        "constrain_similarities": True,
+        "epochs": 11,
+        "random_seed": 7,
+    }
+    assert component(merged, "TEDPolicy") == {"name": "TEDPolicy", "max_history": 5, "epochs": 3}
+    assert merged["assistant_id"] == "my-bot"
+    assert "epochs" not in component(CONFIG, "DIETClassifier"), "the input is left alone"
 
 
-def test_rasa_config_changes_with_params():
-    changed = {"train": dict(PARAMS["train"], diet_epochs=50, random_seed=1)}
-
-    diet = component(write_config.rasa_config(changed, "my-bot")["pipeline"], "DIETClassifier")
-
-    assert (diet["epochs"], diet["random_seed"]) == (50, 1)
+def test_merge_keeps_the_config_s_own_assistant_id():
+    merged = rasa_config.merge(dict(CONFIG, assistant_id="team-bot"), {}, assistant_id="x")
+    assert merged["assistant_id"] == "team-bot"
 
 
-def test_main_writes_header_then_the_config(tmp_path):
-    params_file, out = tmp_path / "params.yaml", tmp_path / "config.yml"
-    params_file.write_text(yaml.safe_dump(PARAMS))
+def test_merge_replaces_rasa_s_placeholder_id_which_rasa_would_rewrite_randomly():
+    config = dict(CONFIG, assistant_id=rasa_config.RASA_PLACEHOLDER_ID)
+    assert rasa_config.merge(config, {}, assistant_id="my-bot")["assistant_id"] == "my-bot"
 
-    write_config.main(str(params_file), str(out))
+
+def test_merge_names_the_second_of_two_components_with_one_name():
+    merged = rasa_config.merge(CONFIG, {"CountVectorsFeaturizer#2": {"max_ngram": 4}})
+
+    second = merged["pipeline"][2]
+    assert second == {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "max_ngram": 4}
+    assert merged["pipeline"][1] == {"name": "CountVectorsFeaturizer"}
+
+
+@pytest.mark.parametrize(
+    ("train", "message"),
+    [
+        (
+            {"ResponseSelector": {"epochs": 5}},
+            "params.yaml train.ResponseSelector: config.yml has no component named "
+            "ResponseSelector",
+        ),
+        (
+            {"CountVectorsFeaturizer": {"max_ngram": 4}},
+            "config.yml has 2 components named CountVectorsFeaturizer; name one of them: "
+            "CountVectorsFeaturizer#1, CountVectorsFeaturizer#2",
+        ),
+        (
+            {"TEDPolicy": {"max_history": 8}},
+            "TEDPolicy.max_history is 5 in config.yml and 8 in params.yaml",
+        ),
+        ({"TEDPolicy": 8}, "params.yaml train.TEDPolicy must map options to values"),
+    ],
+)
+def test_merge_refuses_knobs_that_do_not_fit_the_config(train, message):
+    with pytest.raises(rasa_config.ConfigError, match="^" + re.escape(message)):
+        rasa_config.merge(CONFIG, train)
+
+
+def test_merge_accepts_a_value_set_the_same_in_both_files():
+    merged = rasa_config.merge(CONFIG, {"TEDPolicy": {"max_history": 5}})
+    assert component(merged, "TEDPolicy")["max_history"] == 5
+
+
+def test_adopt_moves_tuned_values_into_params_and_seeds_random_components():
+    config = {
+        "pipeline": [
+            {"name": "DIETClassifier", "epochs": 200, "constrain_similarities": True},
+            {"name": "FallbackClassifier", "threshold": 0.4},
+        ],
+        "policies": [{"name": "TEDPolicy", "epochs": 50, "random_seed": 1}],
+    }
+    stale = {"ResponseSelector": {"epochs": 3}, "TEDPolicy": {"max_history": 4}}
+
+    new_config, train = rasa_config.adopt(config, stale)
+
+    assert train == {
+        "DIETClassifier": {"epochs": 200, "random_seed": 42},
+        "FallbackClassifier": {"threshold": 0.4},
+        "TEDPolicy": {"max_history": 4, "epochs": 50, "random_seed": 1},
+    }
+    assert new_config["pipeline"][0] == {"name": "DIETClassifier", "constrain_similarities": True}
+    assert rasa_config.merge(new_config, train)["pipeline"][0]["epochs"] == 200
+
+
+def test_adopt_files_keeps_comments_and_gives_a_config_that_merges(tmp_path):
+    config, params = tmp_path / "config.yml", tmp_path / "params.yaml"
+    config.write_text(
+        "# our bot\nlanguage: en\npipeline:\n  - name: DIETClassifier  # intents\n"
+        "    epochs: 300\npolicies:\n  - name: RulePolicy\n"
+    )
+    params.write_text("# knobs\ntrain:\n  TEDPolicy:\n    epochs: 5\ngate:\n  max_drop: 0.02\n")
+
+    rasa_config.adopt_files(config, params)
+
+    assert "# our bot" in config.read_text() and "# intents" in config.read_text()
+    assert "# knobs" in params.read_text()
+    loaded = yaml.safe_load(params.read_text())
+    assert loaded == {
+        "train": {"DIETClassifier": {"epochs": 300, "random_seed": 42}},
+        "gate": {"max_drop": 0.02},
+    }
+    merged = rasa_config.merge(yaml.safe_load(config.read_text()), loaded["train"])
+    assert merged["pipeline"][0]["epochs"] == 300
+    assert yaml.safe_load(config.read_text())["assistant_id"] == rasa_config.ASSISTANT_ID
+
+
+def test_shipped_config_and_params_merge_into_what_rasa_trains_with():
+    config = yaml.safe_load((ROOT / "config.yml").read_text())
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+    merged = rasa_config.merge(config, params["train"])
+
+    for key, options in params["train"].items():
+        assert options.items() <= component(merged, key).items()
+    assert merged["assistant_id"] == config["assistant_id"] == rasa_config.ASSISTANT_ID
+
+
+def test_write_merged_writes_a_header_then_the_config(tmp_path):
+    out = tmp_path / "models/config.yml"
+
+    rasa_config.write_merged(ROOT / "config.yml", ROOT / "params.yaml", out)
 
     text = out.read_text()
-    assert text.startswith(write_config.HEADER)
-    assert all(line.startswith("# ") for line in write_config.HEADER.splitlines())
-    assert yaml.safe_load(text) == write_config.rasa_config(PARAMS, write_config.ASSISTANT_ID)
-
-
-def test_shipped_config_is_what_params_yaml_gives():
-    """config.yml is written by the `config` stage; `dvc repro` brings it back in line."""
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    expected = write_config.rasa_config(params, write_config.ASSISTANT_ID)
-
-    shipped = yaml.safe_load((ROOT / "config.yml").read_text())
-
-    assert shipped == expected, "config.yml is out of date with params.yaml: run `make repro`"
+    assert text.startswith(rasa_config.HEADER)
+    assert yaml.safe_load(text)["pipeline"]
 
 
 # --- split_nlu.py -------------------------------------------------------------------------
@@ -91,19 +174,24 @@ INTENTS = {
 }
 
 
-def nlu_yaml(intents: dict) -> str:
+def nlu_yaml(intents: dict, extra: str = "") -> str:
     blocks = []
     for intent, examples in intents.items():
         lines = "".join(f"      - {text}\n" for text in examples)
         blocks.append(f"  - intent: {intent}\n    examples: |\n{lines}")
-    return 'version: "3.1"\nnlu:\n' + "".join(blocks)
+    return 'version: "3.1"\nnlu:\n' + "".join(blocks) + extra
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    """A folder laid out like the bot: data/nlu.yml, tests/nlu/; the scripts run from its root."""
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data/nlu.yml").write_text(nlu_yaml(INTENTS))
+    """A folder laid out like a team's bot: NLU spread over data/ sub-folders, tests/nlu/."""
+    (tmp_path / "data/nlu/small").mkdir(parents=True)
+    (tmp_path / "data/nlu/greetings.yml").write_text(nlu_yaml({"greet": INTENTS["greet"]}))
+    (tmp_path / "data/nlu/small/bye.yml").write_text(nlu_yaml({"goodbye": INTENTS["goodbye"]}))
+    (tmp_path / "data/time.yaml").write_text(nlu_yaml({"ask_time": INTENTS["ask_time"]}))
+    (tmp_path / "data/stories.yml").write_text(
+        'version: "3.1"\nstories:\n  - story: s\n    steps:\n      - intent: greet\n'
+    )
     (tmp_path / "tests/nlu").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -113,18 +201,18 @@ SPLIT_FILES = ("train.yml", "test.yml")
 
 
 def holdout(fraction: float = 0.2, seed: int = 42) -> dict:
-    return {"split": {"nlu_test_set": "holdout", "test_fraction": fraction, "seed": seed}}
+    return {"nlu_test_set": "holdout", "test_fraction": fraction, "seed": seed}
 
 
 def examples(path: Path) -> dict:
-    """intent -> set of texts in a Rasa NLU file."""
+    """intent (full retrieval name included) -> set of texts in a Rasa NLU file."""
     found = {}
     for message in load_data(str(path)).intent_examples:
-        found.setdefault(message.get("intent"), set()).add(message.get("text"))
+        found.setdefault(message.get_full_intent(), set()).add(message.get("text"))
     return found
 
 
-def test_holdout_is_stratified_and_disjoint(project):
+def test_holdout_covers_every_nlu_file_and_is_stratified_and_disjoint(project):
     split_nlu.split(holdout(0.2), project / "split")
 
     train, test = examples(project / "split/train.yml"), examples(project / "split/test.yml")
@@ -141,6 +229,47 @@ def test_holdout_follows_the_fraction(project):
     assert {k: len(v) for k, v in test.items()} == {"greet": 5, "goodbye": 5, "ask_time": 10}
 
 
+def test_holdout_splits_retrieval_intents_per_full_name_and_keeps_lookups_in_training(project):
+    faq = {
+        "faq/ask_hours": [f"when are you open {i}" for i in range(5)],
+        "faq/ask_price": [f"how much is it {i}" for i in range(5)],
+        "thank": ["thanks a lot", "thank you"],
+        "rare": ["only once"],
+    }
+    extra = (
+        "  - synonym: laptop\n    examples: |\n      - notebook\n"
+        "  - regex: order_id\n    examples: |\n      - ORD-[0-9]{6}\n"
+        "  - lookup: city\n    examples: |\n      - Berlin\n      - Paris\n"
+    )
+    (project / "data/nlu/faq.yml").write_text(nlu_yaml(faq, extra))
+
+    split_nlu.split(holdout(0.2), project / "split")
+
+    train, test = examples(project / "split/train.yml"), examples(project / "split/test.yml")
+    for name in ("faq/ask_hours", "faq/ask_price", "thank"):
+        assert len(test[name]) == 1 and len(train[name]) == len(faq[name]) - 1, name
+    assert "rare" not in test and train["rare"] == {"only once"}
+    trained = load_data(str(project / "split/train.yml"))
+    assert trained.entity_synonyms == {"notebook": "laptop"}
+    assert [r["name"] for r in trained.regex_features] == ["order_id"]
+    assert [t["name"] for t in trained.lookup_tables] == ["city"]
+    tested = load_data(str(project / "split/test.yml"))
+    assert not tested.regex_features and not tested.lookup_tables
+
+
+def test_holdout_never_tests_a_text_that_also_trains(project):
+    """Repeated texts stay on one side; a text labelled with two intents only trains."""
+    twice = {"greet": ["hello number 3", "hello number 3 "], "goodbye": ["hello number 5"]}
+    (project / "data/nlu/dupes.yml").write_text(nlu_yaml(twice))
+
+    for seed in range(5):
+        split_nlu.split(holdout(0.5, seed), project / "split")
+        train = set().union(*examples(project / "split/train.yml").values())
+        test = set().union(*examples(project / "split/test.yml").values())
+        assert not {t.strip().lower() for t in train} & {t.strip().lower() for t in test}
+        assert "hello number 5" in train
+
+
 def test_holdout_is_deterministic_for_a_seed(project):
     split_nlu.split(holdout(seed=42), project / "first")
     split_nlu.split(holdout(seed=42), project / "second")
@@ -153,38 +282,63 @@ def test_holdout_is_deterministic_for_a_seed(project):
 
 def test_holdout_is_the_same_in_every_process(project):
     """DVC reruns the split in fresh processes: other hash seeds must not change a byte."""
-    (project / "params.yaml").write_text(yaml.safe_dump(holdout()))
+    (project / "params.yaml").write_text(yaml.safe_dump({"split": holdout()}))
     script = ROOT / "scripts/split_nlu.py"
     outputs = []
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
-        subprocess.run([sys.executable, str(script), f"out{hash_seed}"], env=env, check=True)
-        outputs.append([(project / f"out{hash_seed}" / n).read_bytes() for n in SPLIT_FILES])
+        out = f"out{hash_seed}"
+        subprocess.run([sys.executable, str(script), "--out", out], env=env, check=True)
+        outputs.append([(project / out / n).read_bytes() for n in SPLIT_FILES])
 
     assert outputs[0] == outputs[1]
 
 
-def test_hand_written_test_set_is_used_as_is(project):
-    hand_written = {"greet": ["hey there friend"], "goodbye": ["so long"]}
-    (project / "tests/nlu/nlu_test.yml").write_text(nlu_yaml(hand_written))
-    params = {"split": {"nlu_test_set": "tests/nlu/nlu_test.yml", "test_fraction": 0.2, "seed": 42}}
+def hand_written(path: str) -> dict:
+    return {"nlu_test_set": path, "test_fraction": 0.2, "seed": 42}
 
-    split_nlu.split(params, project / "split")
+
+def test_hand_written_test_set_is_used_as_is(project):
+    written = {"greet": ["hey there friend"], "goodbye": ["so long"]}
+    (project / "tests/nlu/nlu_test.yml").write_text(nlu_yaml(written))
+
+    split_nlu.split(hand_written("tests/nlu/nlu_test.yml"), project / "split")
 
     assert examples(project / "split/train.yml") == {k: set(v) for k, v in INTENTS.items()}
-    assert examples(project / "split/test.yml") == {k: set(v) for k, v in hand_written.items()}
+    assert examples(project / "split/test.yml") == {k: set(v) for k, v in written.items()}
+
+
+def test_hand_written_test_set_may_be_a_folder(project):
+    (project / "tests/nlu/more").mkdir()
+    (project / "tests/nlu/a.yml").write_text(nlu_yaml({"greet": ["hey there friend"]}))
+    (project / "tests/nlu/more/b.yml").write_text(nlu_yaml({"goodbye": ["so long"]}))
+
+    split_nlu.split(hand_written("tests/nlu"), project / "split")
+
+    assert examples(project / "split/test.yml") == {
+        "greet": {"hey there friend"},
+        "goodbye": {"so long"},
+    }
 
 
 def test_hand_written_test_set_may_not_overlap_training_data(project):
-    leaked = {"greet": ["hello number 3", "brand new hello"], "goodbye": ["bye number 0"]}
+    leaked = {"greet": ["Hello number 3", "brand new hello"], "goodbye": ["bye number 0"]}
     (project / "tests/nlu/nlu_test.yml").write_text(nlu_yaml(leaked))
-    params = {"split": {"nlu_test_set": "tests/nlu/nlu_test.yml", "test_fraction": 0.2, "seed": 42}}
 
     with pytest.raises(SystemExit) as refused:
-        split_nlu.split(params, project / "split")
+        split_nlu.split(hand_written("tests/nlu/nlu_test.yml"), project / "split")
 
-    assert "tests/nlu/nlu_test.yml: 2 test examples are also in data/nlu.yml" in str(refused.value)
+    assert str(refused.value).startswith(
+        "ERROR: 2 examples of tests/nlu/nlu_test.yml are also training examples under data/"
+    )
     assert not (project / "split").exists()
+
+
+def test_hand_written_test_set_must_be_under_tests_nlu(project):
+    (project / "elsewhere.yml").write_text(nlu_yaml({"greet": ["hey there friend"]}))
+
+    with pytest.raises(SystemExit, match="put the hand-written test set under tests/nlu/"):
+        split_nlu.split(hand_written("elsewhere.yml"), project / "split")
 
 
 def test_shipped_test_set_shares_no_text_with_training_data():
@@ -278,10 +432,10 @@ def test_confusion_rows_join_successes_and_errors(tmp_path):
     (tmp_path / "intent_errors.json").write_text(json.dumps(errors))
 
     assert metrics.confusion_rows(tmp_path) == [
-        {"actual": "goodbye", "predicted": "goodbye"},
-        {"actual": "greet", "predicted": "None"},
-        {"actual": "greet", "predicted": "goodbye"},
-        {"actual": "greet", "predicted": "greet"},
+        {"actual": "goodbye", "predicted": "goodbye", "text": "bye"},
+        {"actual": "greet", "predicted": "None", "text": "hmm"},
+        {"actual": "greet", "predicted": "goodbye", "text": "hey you"},
+        {"actual": "greet", "predicted": "greet", "text": "hi"},
     ]
 
 
@@ -290,38 +444,121 @@ def test_confusion_rows_without_errors_file(tmp_path):
     successes = [prediction("hi", "greet", "greet"), prediction("bye", "goodbye", "goodbye")]
     (tmp_path / "intent_successes.json").write_text(json.dumps(successes))
 
-    assert metrics.confusion_rows(tmp_path) == [
-        {"actual": "goodbye", "predicted": "goodbye"},
-        {"actual": "greet", "predicted": "greet"},
+    assert [r["text"] for r in metrics.confusion_rows(tmp_path)] == ["bye", "hi"]
+
+
+FAILED_STORIES = """version: "3.1"
+stories:
+- story: sad path 1 (./tests/test_stories.yml)
+  steps:
+  - intent: greet
+  - action: utter_greet
+  - intent: mood_unhappy  # predicted: nlu_fallback: not good
+  - action: utter_cheer_up  # predicted: action_default_fallback
+- story: time (tests/stories/time.yml)
+  steps:
+  - intent: ask_time
+  - action: action_tell_time  # predicted: utter_goodbye
+"""
+
+
+def test_failed_stories_name_the_first_wrong_turn(tmp_path):
+    (tmp_path / "failed_test_stories.yml").write_text(FAILED_STORIES)
+
+    assert metrics.failed_stories(tmp_path / "failed_test_stories.yml") == [
+        {
+            "story": "sad path 1",
+            "file": "./tests/test_stories.yml",
+            "first_wrong": {
+                "kind": "intent",
+                "expected": "mood_unhappy",
+                "predicted": "nlu_fallback: not good",
+            },
+        },
+        {
+            "story": "time",
+            "file": "tests/stories/time.yml",
+            "first_wrong": {
+                "kind": "action",
+                "expected": "action_tell_time",
+                "predicted": "utter_goodbye",
+            },
+        },
     ]
+    assert metrics.failed_stories(tmp_path / "missing.yml") == []
 
 
-def test_write_nlu_writes_metrics_and_plot_data(tmp_path):
-    results = tmp_path / "results/nlu"
-    results.mkdir(parents=True)
+ENTITY_REPORT = {
+    "city": {"precision": 1.0, "recall": 0.5, "f1-score": 0.666666667, "support": 4},
+    "product": {"precision": 0.8, "recall": 1.0, "f1-score": 0.888888889, "support": 4},
+    "micro avg": {"precision": 0.857, "recall": 0.75, "f1-score": 0.8, "support": 8},
+    "macro avg": {"precision": 0.9, "recall": 0.75, "f1-score": 0.777777778, "support": 8},
+    "weighted avg": {"precision": 0.9, "recall": 0.75, "f1-score": 0.777777778, "support": 8},
+}
+
+
+def test_entity_metrics_per_extractor_and_none_without_entities():
+    assert metrics.entity_metrics(ENTITY_REPORT) == {
+        "weighted_f1": 0.7778,
+        "precision": 0.9,
+        "recall": 0.75,
+        "entity_f1": {"city": 0.6667, "product": 0.8889},
+    }
+    assert metrics.entity_metrics({}) is None
+
+
+def results_folder(tmp_path: Path, entities: bool) -> Path:
+    results = tmp_path / "results"
+    results.mkdir()
     (results / "intent_report.json").write_text(json.dumps(INTENT_REPORT))
     (results / "intent_successes.json").write_text(json.dumps([prediction("hi", "greet", "greet")]))
+    (results / "story_report.json").write_text(json.dumps(STORY_REPORT))
+    (results / "TEDPolicy_report.json").write_text("{}")
+    (results / "failed_test_stories.yml").write_text(FAILED_STORIES)
+    if entities:
+        (results / "DIETClassifier_report.json").write_text(json.dumps(ENTITY_REPORT))
+    return results
 
-    metrics.write_nlu(results, root=tmp_path)
 
-    written = json.loads((tmp_path / "metrics/nlu.json").read_text())
-    assert written == metrics.nlu_metrics(INTENT_REPORT)
+def test_write_all_writes_metrics_plot_data_and_failed_stories(tmp_path):
+    results = results_folder(tmp_path, entities=True)
+
+    metrics.write_all(results, root=tmp_path)
+
+    assert json.loads((tmp_path / "metrics/nlu.json").read_text()) == metrics.nlu_metrics(
+        INTENT_REPORT
+    )
+    assert json.loads((tmp_path / "metrics/core.json").read_text()) == metrics.core_metrics(
+        STORY_REPORT
+    )
+    entities = json.loads((tmp_path / "metrics/entities.json").read_text())
+    assert list(entities) == ["DIETClassifier"]
     with (tmp_path / "plots/intent_f1.csv").open() as handle:
         assert list(csv.DictReader(handle)) == [
             {"intent": "goodbye", "f1": "0.9231"},
             {"intent": "greet", "f1": "0.8571"},
         ]
     assert (
-        tmp_path / "plots/intent_confusion.csv"
-    ).read_text() == "actual,predicted\ngreet,greet\n"
+        tmp_path / "plots/entity_f1.csv"
+    ).read_text() == "entity,f1\ncity,0.6667\nproduct,0.8889\n"
+    failed = json.loads((tmp_path / "evaluation/failed_stories.json").read_text())
+    assert [story["story"] for story in failed] == ["sad path 1", "time"]
 
 
-def test_write_core_writes_metrics(tmp_path):
-    results = tmp_path / "results/core"
-    results.mkdir(parents=True)
-    (results / "story_report.json").write_text(json.dumps(STORY_REPORT))
+def test_a_bot_without_entities_or_retrieval_intents_gets_no_file_for_them(tmp_path):
+    metrics.write_all(results_folder(tmp_path, entities=False), root=tmp_path)
 
-    metrics.write_core(results, root=tmp_path)
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["core.json", "nlu.json"]
+    assert not (tmp_path / "plots/entity_f1.csv").exists()
 
-    written = json.loads((tmp_path / "metrics/core.json").read_text())
-    assert written == metrics.core_metrics(STORY_REPORT)
+
+def test_summary_prints_one_headline_per_line(tmp_path):
+    metrics.write_all(results_folder(tmp_path, entities=True), root=tmp_path)
+
+    lines = metrics.summary(metrics.read_all(tmp_path))
+
+    assert lines == [
+        "intents      accuracy 0.9000  weighted F1 0.8967  (2 intents)",
+        "entities     weighted F1 0.7778  precision 0.9000  recall 0.7500  (DIETClassifier)",
+        "stories      5/6 correct (conversation accuracy 0.8333), action F1 0.9662",
+    ]
