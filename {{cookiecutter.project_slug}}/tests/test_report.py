@@ -22,12 +22,31 @@ NLU = {
     "macro_f1": 0.88,
     "intent_f1": {"greet": 0.95, "deny": 0.8, "goodbye": 0.9},
 }
-CORE = {"action_accuracy": 1.0, "action_f1": 1.0, "conversation_accuracy": 1.0}
+CORE = {
+    "action_accuracy": 1.0,
+    "action_f1": 1.0,
+    "conversation_accuracy": 1.0,
+    "conversations_correct": 2,
+    "conversations_total": 2,
+}
+ENTITIES = {
+    "DIETClassifier": {
+        "weighted_f1": 0.9,
+        "precision": 0.9,
+        "recall": 0.9,
+        "entity_f1": {"city": 0.9, "product": 0.95},
+    }
+}
+PREDICTIONS = [
+    {"actual": "greet", "predicted": "greet", "text": "hi there"},
+    {"actual": "greet", "predicted": "deny", "text": "yo"},
+    {"actual": "deny", "predicted": "deny", "text": "no way"},
+]
 PARAMS = {
     "train": {"diet_epochs": 100},
     "gate": {"max_drop": 0.02, "metrics": ["metrics/nlu.json:weighted_f1"]},
 }
-DVC_YAML = {"metrics": ["metrics/nlu.json", "metrics/core.json"], "params": ["params.yaml"]}
+DVC_YAML = {"metrics": ["metrics"], "params": ["params.yaml"]}
 
 
 def git(repo: Path, *args: str) -> str:
@@ -37,20 +56,37 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def write_results(repo: Path, nlu: dict, params: dict = PARAMS, validate_log: str = "") -> None:
-    """What `dvc repro` leaves in the workspace: metrics, plot data, Rasa's matrix, the log."""
+def write_results(
+    repo: Path,
+    nlu: dict,
+    params: dict = PARAMS,
+    warnings: tuple = (),
+    entities: dict | None = None,
+    predictions: list = PREDICTIONS,
+    failed: list = (),
+) -> None:
+    """What `dvc repro` leaves in the workspace: metrics, plot data, details, Rasa's matrix."""
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    (repo / "metrics").mkdir(exist_ok=True)
+    shutil.rmtree(repo / "metrics", ignore_errors=True)
+    (repo / "metrics").mkdir()
     (repo / "metrics/nlu.json").write_text(json.dumps(nlu))
     (repo / "metrics/core.json").write_text(json.dumps(CORE))
+    if entities:
+        (repo / "metrics/entities.json").write_text(json.dumps(entities))
     (repo / "plots").mkdir(exist_ok=True)
     with (repo / "plots/intent_f1.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["intent", "f1"])
         writer.writerows(sorted(nlu["intent_f1"].items()))
-    (repo / "results/nlu").mkdir(parents=True, exist_ok=True)
-    (repo / "results/nlu/intent_confusion_matrix.png").write_bytes(PNG + b"matrix")
-    (repo / "results/validate.log").write_text(validate_log)
+    with (repo / "plots/intent_confusion.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["actual", "predicted", "text"])
+        writer.writeheader()
+        writer.writerows(predictions)
+    (repo / "evaluation").mkdir(exist_ok=True)
+    (repo / "evaluation/validation.json").write_text(json.dumps({"warnings": list(warnings)}))
+    (repo / "evaluation/failed_stories.json").write_text(json.dumps(list(failed)))
+    (repo / "results").mkdir(exist_ok=True)
+    (repo / "results/intent_confusion_matrix.png").write_bytes(PNG + b"matrix")
 
 
 def report(repo: Path, baseline: str = "main") -> tuple[str, str]:
@@ -82,8 +118,14 @@ def baseline_repo(tmp_path_factory):
     git(repo, "init", "--quiet", "--initial-branch=main")
     subprocess.run([str(DVC), "init", "--quiet"], cwd=repo, check=True)
     (repo / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML))
-    (repo / ".gitignore").write_text("/report.md\n/report/\n/results/\n/plots/\n")
-    write_results(repo, NLU)
+    (repo / ".gitignore").write_text("/report.md\n/report/\n/results/\n")
+    write_results(
+        repo,
+        NLU,
+        warnings=["The intent 'thanks' is not used in any story or rule."],
+        entities=ENTITIES,
+        failed=[{"story": "old failure", "file": "tests/a.yml", "first_wrong": None}],
+    )
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "-m", "baseline")
     return repo
@@ -139,7 +181,7 @@ def test_report_embeds_both_plots_and_keeps_a_version_without_them(repo):
     assert section(without, "Metrics") == section(full, "Metrics")
     assert "No intent's F1 fell" in section(full, "Intents that got worse")
     assert "No parameter changed since `main`." in section(full, "Parameters")
-    assert "reported no warnings" in section(full, "Data validation")
+    assert "No validation warnings." in section(full, "Data validation")
 
 
 def test_first_run_says_there_is_no_baseline(tmp_path):
@@ -158,17 +200,80 @@ def test_first_run_says_there_is_no_baseline(tmp_path):
     assert "## Intents that got worse" not in full and "## Parameters" not in full
 
 
-def test_validation_warnings_from_rasa_are_listed_and_library_noise_is_not(repo):
-    log = (
-        "2024-01-01 10:00:00 INFO     rasa.validator  - Validating intents...\n"
-        "2024-01-01 10:00:00 WARNING  rasa.validator  - The intent 'thanks' is not used.\n"
-        "/x/rasa/shared/utils/io.py:99: UserWarning: Issue found in 'data/stories.yml': "
-        "unknown action\n"
-        "/x/site-packages/keras/utils.py:1: DeprecationWarning: invalid escape sequence\n"
-    )
-    write_results(repo, NLU, validate_log=log)
+def test_new_validation_warnings_are_listed_apart_from_the_baseline_s(repo):
+    known = "The intent 'thanks' is not used in any story or rule."
+    new = "The utterance 'utter_ticket_done' is not used in any story or rule."
+    write_results(repo, NLU, warnings=[known, new])
+
     validation = section(report(repo)[0], "Data validation")
-    assert validation.strip().splitlines()[2:] == [
-        "- The intent 'thanks' is not used.",
-        "- Issue found in 'data/stories.yml': unknown action",
+
+    new_part, known_part = validation.split("<details>")
+    assert f"**1 new** since `main`:\n\n- {new}" in new_part and known not in new_part
+    assert "1 already there at `main`" in known_part and f"- {known}" in known_part
+
+
+def test_entities_that_got_worse_are_named(repo):
+    worse = {"DIETClassifier": {**ENTITIES["DIETClassifier"], "weighted_f1": 0.7}}
+    worse["DIETClassifier"]["entity_f1"] = {"city": 0.5, "product": 0.95}
+    write_results(repo, NLU, entities=worse)
+
+    full, _ = report(repo)
+
+    entities = section(full, "Entities")
+    assert "| `DIETClassifier` | 0.9000 | 0.7000 | 0.9000 | 0.9000 | 2 |" in entities
+    assert "| `city` | `DIETClassifier` | 0.9000 | 0.5000 | -0.4000 |" in entities
+    assert "`product`" not in entities.split("Entities that got worse:")[1]
+    assert "![F1 per entity (DIETClassifier)](report/entity_f1_DIETClassifier.png)" in full
+
+
+def test_a_bot_without_entities_gets_no_entity_section(tmp_path):
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    subprocess.run([str(DVC), "init", "--quiet"], cwd=tmp_path, check=True)
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(DVC_YAML))
+    write_results(tmp_path, NLU)
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "baseline without entities")
+
+    full, _ = report(tmp_path)
+
+    assert "## Entities" not in full and "## Response selection" not in full
+    assert "entity" not in section(full, "Plots")
+
+
+def test_changed_predictions_and_failed_stories_against_the_baseline(repo):
+    changed = [
+        {"actual": "greet", "predicted": "greet", "text": "hi there"},
+        {"actual": "greet", "predicted": "greet", "text": "yo"},
+        {"actual": "deny", "predicted": "greet", "text": "no way"},
     ]
+    failed = [
+        {"story": "old failure", "file": "tests/a.yml", "first_wrong": None},
+        {
+            "story": "ticket form",
+            "file": "tests/a.yml",
+            "first_wrong": {"kind": "action", "expected": "ticket_form", "predicted": "utter_x"},
+        },
+    ]
+    write_results(repo, NLU, entities=ENTITIES, predictions=changed, failed=failed)
+
+    full, _ = report(repo)
+
+    intents = section(full, "Intents that got worse")
+    now_wrong, now_right = intents.split("Now wrong (1):")[1].split("Now right (1):")
+    assert "| `no way` | `deny` | `deny` | `greet` |" in now_wrong
+    assert "| `yo` | `greet` | `deny` | `greet` |" in now_right
+    stories = section(full, "Test stories")
+    assert "| old failure | - | failed too |" in stories
+    assert "| ticket form | action `ticket_form`, predicted `utter_x` | passed |" in stories
+
+
+def test_notes_are_listed_first(repo):
+    write_results(repo, NLU, entities=ENTITIES)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts/report.py"), "--dvc", str(DVC), "--note", "forked PR"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert section((repo / "report.md").read_text(), "Notes").strip() == "- forked PR"

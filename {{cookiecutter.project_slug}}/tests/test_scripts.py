@@ -81,8 +81,9 @@ def test_merge_names_the_second_of_two_components_with_one_name():
         ),
         (
             {"CountVectorsFeaturizer": {"max_ngram": 4}},
-            "config.yml has 2 components named CountVectorsFeaturizer; name one of them: "
-            "CountVectorsFeaturizer#1, CountVectorsFeaturizer#2",
+            "params.yaml train.CountVectorsFeaturizer: config.yml has 2 components named "
+            "CountVectorsFeaturizer; name one of them: CountVectorsFeaturizer#1, "
+            "CountVectorsFeaturizer#2",
         ),
         (
             {"TEDPolicy": {"max_history": 8}},
