@@ -154,7 +154,10 @@ def test_shipped_gate_names_metrics_that_metrics_py_writes():
                 "weighted avg": sample,
             }
         ),
+        "metrics/entities.json": {
+            "DIETClassifier": metrics.entity_metrics({"city": sample, "weighted avg": sample})
+        },
     }
     for entry in gated:
-        path, key = entry.split(":", 1)
+        path, key = entry.removesuffix("?").split(":", 1)
         assert gate.lookup(written[path], key) is not None, entry
