@@ -198,11 +198,26 @@ def build(dvc: str, baseline: str) -> list[str]:
     return blocks
 
 
+def notes_section(notes: list[str], notes_file: Path | None) -> list[str]:
+    """'## Notes' with each --note and the --notes-file's Markdown; [] when there are none."""
+    texts = [note.strip() for note in notes]
+    if notes_file is not None and notes_file.exists():
+        texts.append(notes_file.read_text().strip())
+    texts = [text for text in texts if text]
+    return ["## Notes", "\n\n".join(texts)] if texts else []
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dvc", default="dvc", help="the dvc executable")
     parser.add_argument("--baseline", default="main", help="revision to compare with")
     parser.add_argument("--out", type=Path, default=Path("report.md"))
+    parser.add_argument(
+        "--note", action="append", default=[], help="a paragraph for the Notes section (repeatable)"
+    )
+    parser.add_argument(
+        "--notes-file", type=Path, help="Markdown for the Notes section (CI: REPORT_NOTES)"
+    )
     args = parser.parse_args(argv)
 
     assets = args.out.parent / "report"
@@ -223,6 +238,7 @@ def main(argv=None) -> int:
     except gate.GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
+    blocks += notes_section(args.note, args.notes_file)
     embedded = "\n\n".join(f"![{alt}]({path})" for alt, path in images.items())
     for path, plots in [(args.out, embedded or NO_PLOTS), (assets / "without-images.md", NO_PLOTS)]:
         path.write_text("\n\n".join(plots if b is PLOTS else b for b in blocks) + "\n")

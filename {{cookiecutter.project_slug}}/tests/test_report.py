@@ -172,3 +172,17 @@ def test_validation_warnings_from_rasa_are_listed_and_library_noise_is_not(repo)
         "- The intent 'thanks' is not used.",
         "- Issue found in 'data/stories.yml': unknown action",
     ]
+
+
+def test_notes_from_the_command_line_and_a_file_end_the_report(repo):
+    write_results(repo, NLU)
+    (repo / "notes.md").write_text("**`dvc.lock` is stale**: run `make repro`.\n\n")
+    command = [sys.executable, str(ROOT / "scripts/report.py"), "--dvc", str(DVC)]
+    notes = ["--note", "Fork pull request: nothing pulled.", "--notes-file", "notes.md"]
+    subprocess.run([*command, *notes], cwd=repo, check=True, capture_output=True)
+    for text in [(repo / "report.md").read_text(), (repo / "report/without-images.md").read_text()]:
+        assert section(text, "Notes").strip() == (
+            "Fork pull request: nothing pulled.\n\n**`dvc.lock` is stale**: run `make repro`."
+        )
+    subprocess.run(command, cwd=repo, check=True, capture_output=True)
+    assert "## Notes" not in (repo / "report.md").read_text()
