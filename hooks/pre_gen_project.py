@@ -29,7 +29,9 @@ There is no hooks/pre_prompt.py: that hook runs before any answer exists, so it 
 the tools only, and the checks below would still be needed for --no-input and replay.
 """
 
+import ipaddress
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -39,13 +41,25 @@ from pathlib import Path
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 SLUG_MAX = 64
-BUCKET = r"[a-z0-9][a-z0-9.\-_]{1,220}[a-z0-9]"
-REMOTE_URL = {
-    "s3": re.compile(rf"^s3://{BUCKET}(/[\w.\-/]*)?$"),
-    "gs": re.compile(rf"^gs://{BUCKET}(/[\w.\-/]*)?$"),
-    "azure": re.compile(rf"^azure://{BUCKET}(/[\w.\-/]*)?$"),
-    "ssh": re.compile(r"^ssh://([\w.\-]+@)?[A-Za-z0-9][A-Za-z0-9.\-]*(:\d{1,5})?/[\w.\-/~]*$"),
+# What cookiecutter.json makes of a name with no letters or digits: an empty slug would name the
+# output folder itself, which cookiecutter refuses ("directory already exists") before this hook.
+NO_SLUG = "(none)"
+# scheme://<bucket>[/<path>]; the bucket is checked against its provider's naming rules below.
+CLOUD_URL = re.compile(r"^(?P<scheme>s3|gs|azure)://(?P<bucket>[^/]*)(?P<path>/[\w.\-/]*)?$")
+# Naming rules of each provider (AWS "General purpose bucket naming rules", Google Cloud Storage
+# "Bucket names", Azure "Naming and referencing containers"). S3 keeps `_` for buckets made
+# before 2018 in us-east-1, which are still in use.
+BUCKET_RULES = {
+    "s3": re.compile(r"^(?!xn--|sthree-|amzn-s3-demo-)[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$"),
+    "gs": re.compile(r"^(?!goog)[a-z0-9][a-z0-9.\-_]{1,220}[a-z0-9]$"),
+    "azure": re.compile(r"^[a-z0-9](?!.*--)[a-z0-9\-]{1,61}[a-z0-9]$"),
 }
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# ssh://[user@]host[:port]/path, the host a name or an IPv6 address in brackets.
+SSH_URL = re.compile(
+    r"^ssh://([\w.\-]+@)?(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?"
+    r"/[\w.\-/~]*$"
+)
 LOCAL_PATH = re.compile(r"^[\w.\-/+@]+$")
 URL_MAX = 1024
 REMOTE_EXAMPLE = {
@@ -65,6 +79,11 @@ CHOICES = {
     "cml_publish_images": ("no", "yes"),
     "license": ("MIT", "Apache-2.0", "Proprietary"),
 }
+# Private keys steer how cookiecutter renders; a replay file could change them (copy every file
+# unrendered, load extensions). The template's own values, which tests compare with
+# cookiecutter.json, and the keys it never sets.
+PRIVATE = {"_copy_without_render": ["*requirements/*.txt"]}
+PRIVATE_UNSET = ("_extensions", "_jinja2_env_vars", "_new_lines")
 # Free-text answers: (longest allowed, may be empty)
 TEXT = {"project_name": (80, False), "description": (300, True), "author_name": (100, False)}
 TEXT_FORBIDDEN = ("\\", "`", "$", "<", ">", '"""')
@@ -73,10 +92,10 @@ EMAIL_MAX = 254
 # Written as pieces: this file is itself rendered by Jinja.
 JINJA_MARKERS = tuple("{" + second for second in ("{", "%", "#"))
 # Unicode categories that are never text: controls (newlines, tabs, escapes), line and paragraph
-# separators, surrogates, private use, unassigned; plus bidirectional overrides, which make
-# text display in another order than it is read (Trojan Source), and the byte-order mark.
-NOT_TEXT = {"Cc", "Zl", "Zp", "Cs", "Co", "Cn"}
-BIDI_AND_BOM = set(range(0x202A, 0x202F)) | set(range(0x2066, 0x206A)) | {0xFEFF}
+# separators, surrogates, private use, unassigned, and format characters: invisible ones such as
+# zero-width spaces, word joiners, tag characters, the byte-order mark and the bidirectional
+# controls that make text display in another order than it is read (Trojan Source).
+NOT_TEXT = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 # Oldest versions that have what the bake and the baked Makefile use: git 2.28 brought
 # `init.defaultBranch`/`git init -b` (the hook points HEAD at main); uv 0.4 has `uv tool run
@@ -102,7 +121,7 @@ def shown(value):
 
 def _not_text(value):
     for ch in value:
-        if unicodedata.category(ch) in NOT_TEXT or ord(ch) in BIDI_AND_BOM:
+        if unicodedata.category(ch) in NOT_TEXT:
             return ch
     return None
 
@@ -111,7 +130,11 @@ def check_answer_is_text(field, value):
     """Every string answer: no line breaks or other control characters, no Jinja markers."""
     bad = _not_text(value)
     if bad is not None:
-        what = "line breaks" if bad in "\r\n\u2028\u2029\x85" else "control characters"
+        what = (
+            "line breaks"
+            if bad in "\r\n\u2028\u2029\x85"
+            else "control characters or invisible formatting characters"
+        )
         return (
             f"{field} '{shown(value)}': expected one line of text, without {what} (found {bad!r})"
         )
@@ -121,6 +144,32 @@ def check_answer_is_text(field, value):
             f"{field} '{shown(value)}': expected plain text without template markers "
             f"({marker!r}); cookiecutter and cruft would render it as a template"
         )
+    return None
+
+
+def check_types(answers):
+    """Every answer the template asks for is text (a replay file can hold numbers, lists, null)."""
+    for key in (*TEXT, "project_slug", "author_email", "dvc_remote_url", *CHOICES):
+        value = answers.get(key)
+        if not isinstance(value, str):
+            return (
+                f"{key} {shown(json.dumps(value))}: expected text, got "
+                f"{'nothing' if value is None else type(value).__name__} (check the replay file "
+                "or --config-file)"
+            )
+    return None
+
+
+def check_private(answers):
+    for key, value in PRIVATE.items():
+        if answers.get(key) != value:
+            return (
+                f"{key} {shown(json.dumps(answers.get(key)))}: expected the template's own "
+                f"{json.dumps(value)}; remove it from the replay file or extra context"
+            )
+    found = next((key for key in PRIVATE_UNSET if key in answers), None)
+    if found:
+        return f"{found}: not set by this template; remove it from the replay file or extra context"
     return None
 
 
@@ -146,8 +195,15 @@ def check_slug(slug):
         return (
             f"project_slug '{shown(slug)}': expected lowercase letters, digits and single dashes, "
             f"starting with a letter, at most {SLUG_MAX} characters (e.g. 'support-bot')"
-            + (hint if not slug else "")
+            + (hint if slug in ("", NO_SLUG) else "")
         )
+    return None
+
+
+def check_author_name(name):
+    """git refuses a name with nothing but punctuation and spaces ("disallowed characters")."""
+    if name.strip() and not any(ch.isalnum() for ch in name):
+        return f"author_name '{shown(name)}': expected a name with at least one letter or digit"
     return None
 
 
@@ -165,7 +221,7 @@ def check_choices(answers):
     return None
 
 
-def check_remote_url(remote, url):
+def check_remote_url(remote, url, project=None):
     expected = REMOTE_EXAMPLE.get(remote)
     if expected is None:
         return f"dvc_remote '{shown(remote)}': expected one of {', '.join(REMOTE_EXAMPLE)}"
@@ -179,16 +235,68 @@ def check_remote_url(remote, url):
             "with no spaces or control characters"
         )
     if remote == "local":
-        inside = not (url.startswith(("/", "../")) or url == "..")
-        if "://" in url or inside or not LOCAL_PATH.fullmatch(url):
-            return (
-                f"dvc_remote_url '{shown(url)}': the local remote must be {expected} "
-                "(letters, digits, . - _ + @ and /)"
-            )
-        return None
-    if not REMOTE_URL[remote].fullmatch(url):
-        return f"dvc_remote_url '{shown(url)}': dvc_remote '{remote}' expects {expected}"
+        return check_local_remote(url, Path.cwd() if project is None else project)
+    # None: the URL is fine; otherwise what is wrong with it ("" when its form is)
+    problem = ssh_problem(url) if remote == "ssh" else cloud_problem(remote, url)
+    if problem is not None:
+        return f"dvc_remote_url '{shown(url)}': dvc_remote '{remote}' expects {expected}{problem}"
     return None
+
+
+def check_local_remote(url, project):
+    """A folder outside the project, decided on resolved paths: `../<slug>` is the project itself,
+    `../<slug>/.dvc/cache` its own cache, and a symlink may lead back into it."""
+    expected = REMOTE_EXAMPLE["local"]
+    relative_outside = url.startswith("../") or url == ".."
+    if "://" in url or not LOCAL_PATH.fullmatch(url) or not (url.startswith("/") or relative_outside):
+        return (
+            f"dvc_remote_url '{shown(url)}': the local remote must be {expected} "
+            "(letters, digits, . - _ + @ and /)"
+        )
+    project = Path(os.path.realpath(project))
+    target = Path(os.path.realpath(project / url))
+    if target == project or project in target.parents:
+        return (
+            f"dvc_remote_url '{shown(url)}': the local remote must be {expected}; "
+            f"it resolves to {shown(str(target))}, inside the project"
+        )
+    return None
+
+
+def ssh_problem(url):
+    match = SSH_URL.fullmatch(url)
+    if match is None:
+        return ""
+    host = match["host"]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return f" ('{shown(host)}' is not an IPv6 address)"
+    return None
+
+
+def cloud_problem(remote, url):
+    """'' when the URL has the wrong form, a reason when the bucket breaks a naming rule."""
+    match = CLOUD_URL.fullmatch(url)
+    if match is None or match["scheme"] != remote:
+        return ""
+    bucket = match["bucket"]
+    if not BUCKET_RULES[remote].fullmatch(bucket):
+        return f" (bucket '{shown(bucket)}' breaks the provider's naming rules)"
+    if ".." in bucket or _is_ip_address(bucket):
+        return f" (bucket '{shown(bucket)}': no '..', not an IP address)"
+    if remote == "s3" and bucket.endswith(S3_RESERVED_SUFFIXES):
+        return f" (bucket '{shown(bucket)}' ends with a suffix AWS reserves)"
+    return None
+
+
+def _is_ip_address(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def check_combination(answers):
@@ -234,6 +342,9 @@ def check_tools(which=shutil.which, version=tool_version):
 
 
 def errors(answers, which=shutil.which, version=tool_version):
+    first = check_types(answers) or check_private(answers)
+    if first:
+        return [first]
     checks = [
         lambda key=key: check_answer_is_text(key, answers[key])
         for key in answers
@@ -245,6 +356,7 @@ def errors(answers, which=shutil.which, version=tool_version):
     ]
     checks += [
         lambda: check_slug(answers["project_slug"]),
+        lambda: check_author_name(answers["author_name"]),
         lambda: check_email(answers["author_email"]),
         lambda: check_choices(answers),
         lambda: check_remote_url(answers["dvc_remote"], answers["dvc_remote_url"]),

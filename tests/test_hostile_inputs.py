@@ -7,6 +7,7 @@ scripts and `--config-file` pass them.
 
 import ast
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from cli import cookiecutter, first_error, tree
-from conftest import git
+from conftest import TEMPLATE, git
 
 # (id, answers, slug of the baked project)
 LANDS_AS_DATA = [
@@ -78,6 +79,11 @@ REFUSED = [
         "project_name '{{ cookiecutter.x }}'",
     ),
     ("bidi-override", {"description": "safe\u202e txt.exe"}, "description 'safe\\u202e"),
+    ("zero-width-space", {"project_name": "Pay\u200bPal bot"}, "project_name 'Pay\\u200bPal"),
+    ("word-joiner", {"author_name": "Team\u2060"}, "author_name 'Team\\u2060'"),
+    ("tag-characters", {"description": "hi\U000e0069"}, "description 'hi\\U000e0069'"),
+    ("name-without-letters", {"project_name": "***"}, "project_slug '(none)'"),
+    ("author-without-letters", {"author_name": "."}, "author_name '.'"),
     ("too-long", {"project_name": "x" * 100_000, "project_slug": "bot"}, "project_name 'xxx"),
     ("slug-too-long", {"project_slug": "b" * 200}, "project_slug 'bbb"),
     # cookiecutter stops these itself, before the hook: a slug longer than a file name may be ...
@@ -211,3 +217,50 @@ def test_slug_with_parents_leaves_only_empty_folders_cookiecutter_made(tmp_path)
     assert first_error(result).startswith("ERROR: project_slug 'a/b/c'")
     assert tree(out) == ["a", "a/b"]
     assert not any(p.is_file() for p in out.rglob("*"))
+
+
+def test_name_without_letters_says_to_set_the_slug(tmp_path):
+    result = cookiecutter(tmp_path / "out", "project_name=***")
+    assert "set project_slug" in first_error(result)
+    assert "already exists" not in result.stdout + result.stderr
+
+
+def replay_context(**changes):
+    """A replay file's context: the template's defaults (first choice of each list), then changes."""
+    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    context = {k: v[0] if isinstance(v, list) and not k.startswith("_") else v for k, v in defaults.items()}
+    context.pop("__prompts__")
+    context["project_slug"] = "rasa-assistant"
+    context["dvc_remote_url"] = "../rasa-assistant-dvc-storage"
+    return {"cookiecutter": context | changes}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"project_name": 5}, "project_name 5: expected text, got int"),
+        ({"author_email": None}, "author_email null: expected text"),
+        ({"license": ["MIT", "Apache-2.0"]}, 'license ["MIT", "Apache-2.0"]: expected text'),
+        ({"_copy_without_render": ["*"]}, "_copy_without_render [\"*\"]: expected the template's own"),
+        ({"_copy_without_render": []}, "_copy_without_render []: expected the template's own"),
+    ],
+    ids=["number", "null", "list", "copy-everything-raw", "render-the-locks"],
+)
+def test_replay_file_with_odd_values_is_refused(tmp_path, changes, message):
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(replay_context(**changes)))
+    out = tmp_path / "out"
+    result = cookiecutter(out, "--replay-file", str(replay), no_input=False)
+    assert result.returncode != 0
+    assert first_error(result).startswith(f"ERROR: {message}")
+    assert "Traceback" not in result.stderr
+    assert tree(out) == []
+    assert not re.search(r"\{\{|\{%", "".join(p.read_text() for p in out.rglob("*") if p.is_file()))
+
+
+def test_replay_file_of_the_defaults_bakes(tmp_path):
+    """The replay context above is a valid one: the refusals come from the changed values."""
+    replay = tmp_path / "replay.json"
+    replay.write_text(json.dumps(replay_context()))
+    result = cookiecutter(tmp_path / "out", "--replay-file", str(replay), no_input=False)
+    assert result.returncode == 0, result.stderr[-3000:]

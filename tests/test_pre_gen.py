@@ -33,6 +33,7 @@ DEFAULTS = {
     "cml_runner": "github-hosted",
     "cml_publish_images": "no",
     "license": "MIT",
+    "_copy_without_render": COOKIECUTTER_JSON["_copy_without_render"],
 }
 
 
@@ -111,6 +112,32 @@ def test_bad_slugs(slug):
 
 def test_empty_slug_says_to_set_it():
     assert "set project_slug" in hook.check_slug("")
+    assert "set project_slug" in hook.check_slug(hook.NO_SLUG)
+
+
+def test_a_name_without_letters_gets_the_no_slug_marker():
+    """cookiecutter.json falls back to NO_SLUG, which the hook knows (an empty slug never reaches it)."""
+    assert f"or '{hook.NO_SLUG}'" in COOKIECUTTER_JSON["project_slug"]
+    assert hook.SLUG.fullmatch(hook.NO_SLUG) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["../{slug}", "../{slug}/.dvc/cache", "../{slug}/storage", "{project}", "{project}/x", "../link"],
+)
+def test_local_remote_inside_the_project_once_resolved(tmp_path, url):
+    project = tmp_path / "bot"
+    project.mkdir()
+    (tmp_path / "link").symlink_to(project)
+    error = hook.check_remote_url("local", url.format(slug="bot", project=project), project)
+    assert error and error.startswith("dvc_remote_url '") and "inside the project" in error
+
+
+@pytest.mark.parametrize("url", ["..", "../bot-dvc-storage", "../bot-x", "{out}/storage"])
+def test_local_remote_beside_the_project(tmp_path, url):
+    project = tmp_path / "bot"
+    project.mkdir()
+    assert hook.check_remote_url("local", url.format(out=tmp_path), project) is None
 
 
 @pytest.mark.parametrize(
@@ -125,6 +152,10 @@ def test_empty_slug_says_to_set_it():
         ("azure", "azure://container/path/to"),
         ("ssh", "ssh://user@dvc.example.com:2222/srv/dvc"),
         ("ssh", "ssh://host/~/dvc"),
+        ("ssh", "ssh://[2001:db8::1]/srv/dvc"),
+        ("ssh", "ssh://deploy@[::1]:2222/srv/dvc"),
+        ("s3", "s3://a.b-c.9/x"),
+        ("gs", "gs://my_bucket.example/x"),
         ("none", ""),
     ],
 )
@@ -160,6 +191,23 @@ def test_good_remote_urls(remote, url):
         ("ssh", "user@host:/srv/dvc"),
         ("none", "s3://bucket/x"),
         ("ftp", "ftp://host/x"),
+        # AWS's bucket naming rules
+        ("s3", "s3://192.168.5.4/x"),
+        ("s3", "s3://my..bucket/x"),
+        ("s3", "s3://ab/x"),
+        ("s3", "s3://" + "b" * 64 + "/x"),
+        ("s3", "s3://xn--bucket/x"),
+        ("s3", "s3://sthree-bucket/x"),
+        ("s3", "s3://bucket-s3alias/x"),
+        ("s3", "s3://bucket--ol-s3/x"),
+        ("s3", "s3://bucket.mrap/x"),
+        ("s3", "s3://-bucket/x"),
+        ("gs", "gs://10.0.0.1/x"),
+        ("gs", "gs://google..x/x"),
+        ("azure", "azure://my--container/x"),
+        ("azure", "azure://my.container/x"),
+        ("ssh", "ssh://[2001:db8::zz]/srv"),
+        ("ssh", "ssh://[::1/srv"),
     ],
 )
 def test_bad_remote_urls(remote, url):
@@ -184,6 +232,17 @@ def test_free_text_that_lands_as_data(name):
         ("description", "one\u2028two", "line breaks"),
         ("author_name", "Tab\there", "control characters"),
         ("description", "abc\u202edcba", "control characters"),
+        ("project_name", "Bot\u200bname", "invisible formatting characters"),  # zero-width space
+        ("project_name", "Bot\u2060", "invisible formatting characters"),  # word joiner
+        ("description", "hi\U000e0041\U000e0042", "invisible formatting characters"),  # tags
+        ("author_name", "\u2067Team", "invisible formatting characters"),  # right-to-left isolate
+        ("author_name", "Team\u200e", "invisible formatting characters"),  # left-to-right mark
+        ("project_name", "soft\u00adhyphen", "invisible formatting characters"),
+        ("description", "\ufeffBOM", "invisible formatting characters"),
+        ("project_name", "Bot\ue000", "control characters"),  # private use
+        ("project_name", "Bot\u0378", "control characters"),  # unassigned
+        ("author_name", ".", "at least one letter or digit"),
+        ("author_name", "-- ..", "at least one letter or digit"),
         ("project_name", "Bot\x1b[31m", "control characters"),
         ("project_name", "Bot {{ x }}", "template markers"),
         ("description", "{% raw %}", "template markers"),
@@ -240,6 +299,40 @@ def test_cloud_runner_needs_github(runner):
 def test_any_new_string_answer_gets_the_generic_check():
     (error,) = offline_errors(new_option="a\nb")
     assert error.startswith("new_option 'a\\nb'")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "says"),
+    [
+        ("project_name", 5, "project_name 5: expected text, got int"),
+        ("author_email", None, "author_email null: expected text, got nothing"),
+        ("license", ["MIT"], 'license ["MIT"]: expected text, got list'),
+        ("project_slug", {"a": 1}, 'project_slug {"a": 1}: expected text, got dict'),
+        ("description", True, "description true: expected text, got bool"),
+    ],
+)
+def test_answer_that_is_not_text(key, value, says):
+    (error,) = offline_errors(**{key: value})
+    assert error.startswith(says) and "replay file" in error
+
+
+def test_template_private_keys_match_cookiecutter_json():
+    private = {k: v for k, v in COOKIECUTTER_JSON.items() if k.startswith("_") and k != "__prompts__"}
+    assert hook.PRIVATE == private, "update PRIVATE in hooks/pre_gen_project.py"
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"_copy_without_render": ["*"]}, "_copy_without_render [\"*\"]: expected the template's own"),
+        ({"_copy_without_render": None}, "_copy_without_render null: expected the template's own"),
+        ({"_extensions": ["evil.Ext"]}, "_extensions: not set by this template"),
+        ({"_new_lines": "\r\n"}, "_new_lines: not set by this template"),
+    ],
+)
+def test_private_keys_cannot_be_overridden(changes, says):
+    (error,) = offline_errors(**changes)
+    assert error.startswith(says)
 
 
 def test_private_answers_are_not_checked():
@@ -306,6 +399,9 @@ REFUSED = [
     (["project_slug=Bad Slug"], "project_slug 'Bad Slug'"),
     (["project_slug=../evil"], "project_slug '../evil'"),
     (["dvc_remote=local", "dvc_remote_url=storage"], "dvc_remote_url 'storage'"),
+    (["dvc_remote_url=../rasa-assistant"], "dvc_remote_url '../rasa-assistant'"),
+    (["dvc_remote_url=../rasa-assistant/.dvc/cache"], "dvc_remote_url '../rasa-assistant/.dvc/cache'"),
+    (["dvc_remote=s3", "dvc_remote_url=s3://10.0.0.1/x"], "dvc_remote_url 's3://10.0.0.1/x'"),
     (["dvc_remote=s3", "dvc_remote_url=gs://bucket/x"], "dvc_remote_url 'gs://bucket/x'"),
     (["dvc_remote=gs", "dvc_remote_url=gs:/bucket"], "dvc_remote_url 'gs:/bucket'"),
     (["dvc_remote=azure", "dvc_remote_url=azure://x"], "dvc_remote_url 'azure://x'"),

@@ -6,17 +6,29 @@ The gate reads `gate` from params.yaml:
 
     gate:
       max_drop: 0.02                        # largest allowed fall, in the metric's own units
+      stale_lock: fail                      # or warn: what a stale dvc.lock does (make check-lock)
       metrics:
         - metrics/nlu.json:weighted_f1      # <metrics file>:<key>, nested keys with dots
         - metrics/core.json:action_f1
+        - metrics/entities.json:weighted_f1?   # `?`: gated only when this change has the key
 
-Each gated metric in the workspace is compared with the same file at the baseline revision
-(`git show <baseline>:<file>`). One line per metric; exit 1 when any fell more than max_drop.
+The settings come from the baseline revision's params.yaml when it has a `gate` section, so a
+change cannot loosen its own gate: edits to `gate` take effect once merged. Each gated metric in
+the workspace is compared with the same file at the baseline (`git show <baseline>:<file>`). One
+line per metric; exit 1 when any fell more than max_drop, or is missing or not a finite number.
 A baseline without the metrics (the first run, or a new metric) passes and says so.
+
+Two environment variables, set by the CI workflow, make the gate (and the report's copy of its
+verdict) stricter:
+  GATE_REQUIRE_BASELINE=true   a baseline revision that does not resolve fails the gate;
+  GATE_LOCK_CHECK=<file>       the result of `scripts/check_lock.py --result <file>`, run before
+                               the pipeline: a stale dvc.lock fails the gate (or warns).
 """
 
 import argparse
 import json
+import math
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,6 +37,14 @@ from pathlib import Path
 import yaml
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
+STALE_LOCK_CHOICES = ("fail", "warn")
+LOCK_FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
+# Lines that are not gated metrics, and what their failure means in the verdict.
+FAILURE_REASONS = {
+    "baseline": "no baseline to compare with",
+    "dvc.lock": "dvc.lock does not match this commit's inputs",
+}
+NOT_METRICS = {*FAILURE_REASONS, "gate"}
 
 
 class GateError(Exception):
@@ -40,26 +60,59 @@ class Result:
     line: str
 
 
-def load_gate(params_path: Path = Path("params.yaml")) -> tuple[float, list[str]]:
-    try:
-        gate = (yaml.safe_load(params_path.read_text()) or {}).get("gate")
-    except OSError as error:
-        raise GateError(f"cannot read {params_path}: {error.strerror}") from error
+@dataclass
+class Settings:
+    max_drop: float
+    metrics: list[str]
+    stale_lock: str = "fail"
+    source: str = "params.yaml"
+
+
+def parse_gate(params: dict | None, where: str) -> Settings:
+    """The `gate` section of a params.yaml's content, checked; `where` names it in errors."""
+    gate = (params or {}).get("gate") if isinstance(params, dict) else None
     if not isinstance(gate, dict):
-        raise GateError(f"{params_path} has no 'gate' section (max_drop and metrics)")
+        raise GateError(f"{where} has no 'gate' section (max_drop and metrics)")
     max_drop, metrics = gate.get("max_drop"), gate.get("metrics")
+    stale_lock = gate.get("stale_lock", "fail")
     if isinstance(max_drop, bool) or not isinstance(max_drop, int | float) or max_drop < 0:
-        raise GateError(f"gate.max_drop in {params_path} must be a number >= 0, got {max_drop!r}")
+        raise GateError(f"gate.max_drop in {where} must be a number >= 0, got {max_drop!r}")
     if not metrics or not all(isinstance(m, str) and ":" in m for m in metrics):
         raise GateError(
-            f"gate.metrics in {params_path} must list entries like "
+            f"gate.metrics in {where} must list entries like "
             f"'metrics/nlu.json:weighted_f1', got {metrics!r}"
         )
-    return float(max_drop), list(metrics)
+    if stale_lock not in STALE_LOCK_CHOICES:
+        raise GateError(f"gate.stale_lock in {where} must be 'fail' or 'warn', got {stale_lock!r}")
+    return Settings(float(max_drop), list(metrics), stale_lock, where)
+
+
+def load_gate(params_path: Path = Path("params.yaml")) -> Settings:
+    try:
+        return parse_gate(yaml.safe_load(params_path.read_text()), str(params_path))
+    except OSError as error:
+        raise GateError(f"cannot read {params_path}: {error.strerror}") from error
+
+
+def baseline_gate(commit: str, baseline: str) -> Settings | None:
+    """The baseline's own gate settings, or None when its params.yaml has no `gate` section."""
+    result = subprocess.run(
+        ["git", "show", f"{commit}:params.yaml"], capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        return None
+    try:
+        params = yaml.safe_load(result.stdout)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(params, dict) or "gate" not in params:
+        return None
+    return parse_gate(params, f"params.yaml at {baseline}")
 
 
 def lookup(data, key: str):
-    """data['a']['b'] for key 'a.b'; None when a part is missing or the value is not a number."""
+    """data['a']['b'] for key 'a.b'; None when a part is missing or the value is not a number.
+    NaN and infinities are returned as they are: the caller decides what they mean."""
     for part in key.split("."):
         if not isinstance(data, dict) or part not in data:
             return None
@@ -95,62 +148,152 @@ def read_workspace(path: str) -> dict | None:
         return None
 
 
-def check(baseline: str, params_path: Path = Path("params.yaml")) -> tuple[list[Result], str]:
-    """Compare every gated metric with the baseline: the results and a one-line verdict."""
-    max_drop, metrics = load_gate(params_path)
-    commit = resolve(baseline)
-    results = []
-    for metric in metrics:
-        path, key = metric.split(":", 1)
-        new = lookup(read_workspace(path), key)
-        old = lookup(read_at(commit, path), key) if commit else None
-        if new is None:
-            line = f"FAIL {metric}: missing from {path} in the workspace (run `make repro`)"
-            results.append(Result(metric, old, new, True, line))
-        elif old is None:
-            line = f"ok   {metric} = {new:.4f}: no baseline value at {baseline}"
-            results.append(Result(metric, old, new, False, line))
-        else:
-            change = new - old
-            failed = -change > max_drop + TOLERANCE
-            line = f"{old:.4f} -> {new:.4f} ({change:+.4f})"
-            if failed:
-                line = (
-                    f"FAIL {metric} fell {line}, more than gate.max_drop {max_drop:g} "
-                    f"below {baseline}"
-                )
-            else:
-                line = f"ok   {metric} {line}"
-            results.append(Result(metric, old, new, failed, line))
-
-    failed = [r for r in results if r.failed]
+def compare(entry: str, commit: str | None, baseline: str, max_drop: float) -> Result:
+    """One gated metric: the workspace's value against the baseline's."""
+    optional = entry.endswith("?")
+    metric = entry.rstrip("?")
+    path, key = metric.split(":", 1)
+    new = lookup(read_workspace(path), key)
+    old = lookup(read_at(commit, path), key) if commit else None
+    if new is None and optional:
+        return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)")
+    if new is None:
+        line = f"FAIL {metric}: missing from {path} in the workspace (run `make repro`)"
+        return Result(metric, old, new, True, line)
+    if not math.isfinite(new):
+        line = f"FAIL {metric} = {new}: not a finite number (check the pipeline's test stage)"
+        return Result(metric, old, new, True, line)
+    if old is None or not math.isfinite(old):
+        line = f"ok   {metric} = {new:.4f}: no baseline value at {baseline}"
+        return Result(metric, None, new, False, line)
+    change = new - old
+    failed = -change > max_drop + TOLERANCE
+    numbers = f"{old:.4f} -> {new:.4f} ({change:+.4f})"
     if failed:
-        verdict = (
-            f"Quality gate failed: {len(failed)} of {len(results)} gated metrics "
-            f"fell more than {max_drop:g} below {baseline}."
-        )
-    elif commit is None:
-        verdict = f"Quality gate passed: no baseline ({baseline} is not a revision here)."
-    elif all(r.old is None for r in results):
-        verdict = f"Quality gate passed: {baseline} has no metrics yet (first run)."
+        line = f"FAIL {metric} fell {numbers}, more than gate.max_drop {max_drop:g} "
+        line += f"below {baseline}"
     else:
-        verdict = f"Quality gate passed: no gated metric fell more than {max_drop:g}."
-    return results, verdict
+        line = f"ok   {metric} {numbers}"
+    return Result(metric, old, new, failed, line)
+
+
+def lock_result(path: Path, stale_lock: str) -> Result:
+    """The stale-lock check's verdict (scripts/check_lock.py --result), as one gate line."""
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        line = f"FAIL dvc.lock: no lock check result at {path} (run scripts/check_lock.py first)"
+        return Result("dvc.lock", None, None, True, line)
+    if not found.get("stale"):
+        return Result("dvc.lock", None, None, False, "ok   dvc.lock matches this commit's inputs")
+    failed = stale_lock == "fail"
+    word = "FAIL" if failed else "warn"
+    line = f"{word} dvc.lock is stale (gate.stale_lock: {stale_lock}): {LOCK_FIX}"
+    return Result("dvc.lock", None, None, failed, line)
+
+
+def settings_note(settings: Settings, workspace: Settings) -> Result | None:
+    """Says so when this change edits a gate that, for now, the baseline's settings decide."""
+    if settings is workspace:
+        return None
+    ours = (workspace.max_drop, workspace.metrics, workspace.stale_lock)
+    if ours == (settings.max_drop, settings.metrics, settings.stale_lock):
+        return None
+    line = (
+        f"note this change edits `gate` in params.yaml; the gate uses {settings.source} "
+        "until the change is merged"
+    )
+    return Result("gate", None, None, False, line)
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
+
+
+def check(
+    baseline: str,
+    params_path: Path = Path("params.yaml"),
+    lock_check: Path | None = None,
+    require_baseline: bool | None = None,
+) -> tuple[list[Result], str]:
+    """Compare every gated metric with the baseline: the results and a one-line verdict.
+    lock_check and require_baseline default to GATE_LOCK_CHECK and GATE_REQUIRE_BASELINE."""
+    if lock_check is None and os.environ.get("GATE_LOCK_CHECK"):
+        lock_check = Path(os.environ["GATE_LOCK_CHECK"])
+    if require_baseline is None:
+        require_baseline = env_flag("GATE_REQUIRE_BASELINE")
+    commit = resolve(baseline)
+    workspace = load_gate(params_path)  # checked even when the baseline's settings apply
+    settings = (baseline_gate(commit, baseline) if commit else None) or workspace
+
+    results = []
+    if commit is None and require_baseline:
+        line = (
+            f"FAIL baseline {baseline} is not a revision here: check out with `fetch-depth: 0` "
+            "so the base branch's history is there"
+        )
+        results.append(Result("baseline", None, None, True, line))
+    results += [compare(entry, commit, baseline, settings.max_drop) for entry in settings.metrics]
+    if lock_check is not None:
+        results.append(lock_result(lock_check, settings.stale_lock))
+    note = settings_note(settings, workspace)
+    if note:
+        results.append(note)
+    return results, verdict(results, settings, commit, baseline)
+
+
+def is_metric(result: Result) -> bool:
+    return result.metric not in NOT_METRICS and not result.line.startswith("skip")
+
+
+def has_value(result: Result) -> bool:
+    return result.new is not None and math.isfinite(result.new)
+
+
+def verdict(results: list[Result], settings: Settings, commit: str | None, baseline: str) -> str:
+    gated = [r for r in results if is_metric(r)]
+    invalid = [r for r in gated if r.failed and not has_value(r)]
+    fell = [r for r in gated if r.failed and has_value(r)]
+    reasons = []
+    if fell:
+        reasons.append(
+            f"{len(fell)} of {len(gated)} gated metrics fell more than "
+            f"{settings.max_drop:g} below {baseline}"
+        )
+    if invalid:
+        reasons.append(f"{len(invalid)} of {len(gated)} gated metrics missing or not finite")
+    reasons += [FAILURE_REASONS[r.metric] for r in results if r.failed and not is_metric(r)]
+    if reasons:
+        return f"Quality gate failed: {'; '.join(reasons)}."
+    if commit is None:
+        return f"Quality gate passed: no baseline ({baseline} is not a revision here)."
+    if all(r.old is None for r in gated):
+        return f"Quality gate passed: {baseline} has no metrics yet (first run)."
+    return f"Quality gate passed: no gated metric fell more than {settings.max_drop:g}."
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="main", help="revision to compare with")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument(
+        "--lock-check", type=Path, help="result file of scripts/check_lock.py (GATE_LOCK_CHECK)"
+    )
+    parser.add_argument(
+        "--require-baseline",
+        action="store_true",
+        default=None,
+        help="fail when the baseline is not a revision here (GATE_REQUIRE_BASELINE)",
+    )
     args = parser.parse_args(argv)
     try:
-        results, verdict = check(args.baseline, args.params)
+        results, outcome = check(args.baseline, args.params, args.lock_check, args.require_baseline)
     except GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
     for result in results:
         print(result.line)
-    print(verdict)
+    print(outcome)
     return 1 if any(r.failed for r in results) else 0
 
 

@@ -205,7 +205,7 @@ def _bullets(lines: list[str]) -> str:
     return "\n".join(shown)
 
 
-def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tuple[list[str], dict]:
+def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tuple[list, dict]:
     """The report's blocks (None where the plots go) and the images written to report/."""
     base = compare.at_commit(commit) if commit else compare.Evaluation()
     now = compare.in_workspace()
@@ -214,9 +214,7 @@ def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tupl
     head = gate.resolve("HEAD")
     title = f"this change (`{head[:7]}`)" if head else "this change"
 
-    blocks = [f"# Model report: {title} vs {label}"]
-    if notes:
-        blocks += ["## Notes", "\n".join(f"- {note}" for note in notes)]
+    blocks = [f"# Model report: {title} vs {label}", *notes]
     blocks.append("## Metrics")
     if has_baseline:
         blocks.append(dvc_markdown(dvc, "metrics", "diff", baseline) or "No metric changed.")
@@ -268,19 +266,32 @@ def write_images(assets: Path, base: compare.Evaluation, baseline: str) -> dict[
     return images
 
 
+def notes_section(notes: list[str], notes_file: Path | None) -> list[str]:
+    """'## Notes' with each --note and the --notes-file's Markdown; [] when there are none."""
+    texts = [note.strip() for note in notes]
+    if notes_file is not None and notes_file.exists():
+        texts.append(notes_file.read_text().strip())
+    texts = [text for text in texts if text]
+    return ["## Notes", "\n\n".join(texts)] if texts else []
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dvc", default="dvc", help="the dvc executable")
     parser.add_argument("--baseline", default="main", help="revision to compare with")
     parser.add_argument("--out", type=Path, default=Path("report.md"))
     parser.add_argument(
-        "--note", action="append", default=[], help="a line for the report's Notes (repeatable)"
+        "--note", action="append", default=[], help="a paragraph for the Notes section (repeatable)"
+    )
+    parser.add_argument(
+        "--notes-file", type=Path, help="Markdown for the Notes section (CI: REPORT_NOTES)"
     )
     args = parser.parse_args(argv)
 
     commit = gate.resolve(args.baseline)
     try:
-        blocks, base = build(args.dvc, args.baseline, commit, args.note)
+        notes = notes_section(args.note, args.notes_file)
+        blocks, base = build(args.dvc, args.baseline, commit, notes)
     except gate.GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2

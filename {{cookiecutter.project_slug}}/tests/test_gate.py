@@ -1,6 +1,7 @@
 """scripts/gate.py in real git repositories: a baseline commit on main, then a changed workspace."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,12 +40,16 @@ def write(repo: Path, nlu: dict | None = None, core: dict | None = None, gate_pa
             (repo / f"metrics/{name}.json").write_text(json.dumps(data))
 
 
-def run_gate(repo: Path, baseline: str = "main") -> subprocess.CompletedProcess:
+def run_gate(
+    repo: Path, baseline: str = "main", *args: str, env=None
+) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts/gate.py"), "--baseline", baseline],
+        [sys.executable, str(ROOT / "scripts/gate.py"), "--baseline", baseline, *args],
         cwd=repo,
         capture_output=True,
         text=True,
+        env={**clean, **(env or {})},
     )
 
 
@@ -99,7 +104,7 @@ def test_first_run_without_baseline_metrics_passes_and_says_so(tmp_path):
     )
 
 
-def test_unknown_baseline_revision_passes_and_says_so(repo):
+def test_unknown_baseline_revision_passes_and_says_so_outside_ci(repo):
     result = run_gate(repo, baseline="origin/main")
     assert result.returncode == 0
     assert "no baseline (origin/main is not a revision here)" in result.stdout
@@ -113,12 +118,10 @@ def test_a_gated_metric_missing_from_the_workspace_fails(repo):
 
 
 def test_nested_keys_are_gated(repo):
-    write(
-        repo,
-        {**NLU, "intent_f1": {"greet": 0.5, "deny": 0.8}},
-        CORE,
-        {"max_drop": 0.1, "metrics": ["metrics/nlu.json:intent_f1.greet"]},
-    )
+    nested = {"max_drop": 0.1, "metrics": ["metrics/nlu.json:intent_f1.greet"]}
+    write(repo, NLU, CORE, nested)
+    git(repo, "commit", "--quiet", "-am", "gate greet")
+    write(repo, {**NLU, "intent_f1": {"greet": 0.5, "deny": 0.8}}, CORE, nested)
     result = run_gate(repo)
     assert result.returncode == 1
     assert "FAIL metrics/nlu.json:intent_f1.greet fell 0.9500 -> 0.5000" in result.stdout
@@ -129,19 +132,134 @@ def test_nested_keys_are_gated(repo):
     [
         ({"max_drop": -1, "metrics": GATE["metrics"]}, "gate.max_drop"),
         ({"max_drop": 0.02, "metrics": ["weighted_f1"]}, "gate.metrics"),
+        ({**GATE, "stale_lock": "ignore"}, "gate.stale_lock"),
         (None, "no 'gate' section"),
     ],
 )
 def test_a_broken_gate_section_is_an_error(repo, bad, message):
+    """Also when the baseline's settings apply: the change would break the gate once merged."""
     write(repo, NLU, CORE, bad)
     result = run_gate(repo)
     assert result.returncode == 2
     assert result.stderr.startswith("ERROR: ") and message in result.stderr
 
 
+def test_a_change_cannot_loosen_its_own_gate(repo):
+    write(repo, {**NLU, "weighted_f1": 0.0}, CORE, {"max_drop": 1, "metrics": GATE["metrics"]})
+    result = run_gate(repo)
+    assert result.returncode == 1, result.stdout
+    assert "FAIL metrics/nlu.json:weighted_f1 fell 0.9000 -> 0.0000" in result.stdout
+    assert "more than gate.max_drop 0.02 below main" in result.stdout
+    assert (
+        "note this change edits `gate` in params.yaml; the gate uses params.yaml at main "
+        "until the change is merged"
+    ) in result.stdout
+
+
+def test_a_change_cannot_drop_a_metric_from_its_own_gate(repo):
+    loosened = {"max_drop": 0.02, "metrics": ["metrics/core.json:action_f1"]}
+    write(repo, {**NLU, "weighted_f1": 0.5}, CORE, loosened)
+    result = run_gate(repo)
+    assert result.returncode == 1
+    assert "FAIL metrics/nlu.json:weighted_f1 fell" in result.stdout
+
+
+def test_a_baseline_without_a_gate_section_leaves_the_workspace_settings(tmp_path):
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    (tmp_path / "params.yaml").write_text("train: {}\n")
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics/nlu.json").write_text(json.dumps(NLU))
+    (tmp_path / "metrics/core.json").write_text(json.dumps(CORE))
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "no gate yet")
+    write(tmp_path, {**NLU, "weighted_f1": 0.8}, CORE, {**GATE, "max_drop": 0.2})
+    result = run_gate(tmp_path)
+    assert result.returncode == 0, result.stdout
+    assert "note " not in result.stdout
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_metric_fails(repo, value):
+    (repo / "metrics/nlu.json").write_text(json.dumps(NLU).replace("0.9,", f"{value},", 2))
+    assert value in (repo / "metrics/nlu.json").read_text()
+    result = run_gate(repo)
+    assert result.returncode == 1, result.stdout
+    assert "not a finite number" in result.stdout
+    assert "gated metrics missing or not finite" in result.stdout.splitlines()[-1]
+
+
+def test_an_optional_metric_is_gated_only_when_the_workspace_has_it(repo):
+    gate_params = {**GATE, "metrics": [*GATE["metrics"], "metrics/entities.json:weighted_f1?"]}
+    write(repo, NLU, CORE, gate_params)
+    git(repo, "commit", "--quiet", "-am", "gate entities when there are some")
+    result = run_gate(repo)
+    assert result.returncode == 0, result.stdout
+    assert "skip metrics/entities.json:weighted_f1: not in metrics/entities.json" in result.stdout
+    (repo / "metrics/entities.json").write_text(json.dumps({"weighted_f1": 0.7}))
+    git(repo, "add", "metrics/entities.json")
+    git(repo, "commit", "--quiet", "-m", "the bot learns entities")
+    (repo / "metrics/entities.json").write_text(json.dumps({"weighted_f1": 0.5}))
+    result = run_gate(repo)
+    assert result.returncode == 1
+    assert "FAIL metrics/entities.json:weighted_f1 fell 0.7000 -> 0.5000" in result.stdout
+    (repo / "metrics/entities.json").write_text(json.dumps({"weighted_f1": float("nan")}))
+    assert run_gate(repo).returncode == 1
+
+
+def test_an_unresolvable_baseline_fails_when_required(repo):
+    for how in (["--require-baseline"], []):
+        env = {} if how else {"GATE_REQUIRE_BASELINE": "true"}
+        result = run_gate(repo, "origin/main", *how, env=env)
+        assert result.returncode == 1, result.stdout
+        assert "FAIL baseline origin/main is not a revision here" in result.stdout
+        assert result.stdout.splitlines()[-1] == (
+            "Quality gate failed: no baseline to compare with."
+        )
+
+
+def test_a_base_branch_without_metrics_passes_even_when_a_baseline_is_required(tmp_path):
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    write(tmp_path)
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "no metrics yet")
+    write(tmp_path, NLU, CORE)
+    result = run_gate(tmp_path, "main", "--require-baseline")
+    assert result.returncode == 0, result.stdout
+    assert "main has no metrics yet (first run)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "found, stale_lock, code, line",
+    [
+        ({"stale": False, "problems": []}, "fail", 0, "ok   dvc.lock matches"),
+        ({"stale": True, "problems": ["x"]}, "fail", 1, "FAIL dvc.lock is stale"),
+        ({"stale": True, "problems": ["x"]}, "warn", 0, "warn dvc.lock is stale"),
+        (None, "fail", 1, "FAIL dvc.lock: no lock check result"),
+    ],
+    ids=["fresh", "stale", "stale-warn", "not-checked"],
+)
+def test_the_lock_check_result_is_gated(repo, found, stale_lock, code, line):
+    write(repo, NLU, CORE, {**GATE, "stale_lock": stale_lock})
+    git(repo, "commit", "--quiet", "-am", f"stale_lock: {stale_lock}")
+    result_file = repo / "lock-check.json"
+    if found is not None:
+        result_file.write_text(json.dumps(found))
+    for how, env in [
+        (["--lock-check", str(result_file)], {}),
+        ([], {"GATE_LOCK_CHECK": str(result_file)}),
+    ]:
+        result = run_gate(repo, "main", *how, env=env)
+        assert result.returncode == code, result.stdout
+        assert line in result.stdout
+    if code:
+        assert "make repro" in result.stdout or "check_lock" in result.stdout
+        assert "dvc.lock does not match this commit's inputs" in result.stdout.splitlines()[-1]
+
+
 def test_shipped_gate_names_metrics_that_metrics_py_writes():
-    max_drop, gated = gate.load_gate(ROOT / "params.yaml")
-    assert 0 < max_drop < 1
+    settings = gate.load_gate(ROOT / "params.yaml")
+    assert 0 < settings.max_drop < 1 and settings.stale_lock in gate.STALE_LOCK_CHOICES
+    gated = [entry for entry in settings.metrics if not entry.endswith("?")]
     sample = {"f1-score": 0.5, "precision": 0.5, "recall": 0.5, "support": 2}
     written = {
         "metrics/nlu.json": metrics.nlu_metrics(

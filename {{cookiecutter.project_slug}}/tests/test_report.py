@@ -267,13 +267,16 @@ def test_changed_predictions_and_failed_stories_against_the_baseline(repo):
     assert "| ticket form | action `ticket_form`, predicted `utter_x` | passed |" in stories
 
 
-def test_notes_are_listed_first(repo):
-    write_results(repo, NLU, entities=ENTITIES)
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts/report.py"), "--dvc", str(DVC), "--note", "forked PR"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
-    assert section((repo / "report.md").read_text(), "Notes").strip() == "- forked PR"
+def test_notes_from_the_command_line_and_a_file_come_first(repo):
+    write_results(repo, NLU)
+    (repo / "notes.md").write_text("**`dvc.lock` is stale**: run `make repro`.\n\n")
+    command = [sys.executable, str(ROOT / "scripts/report.py"), "--dvc", str(DVC)]
+    notes = ["--note", "Fork pull request: nothing pulled.", "--notes-file", "notes.md"]
+    subprocess.run([*command, *notes], cwd=repo, check=True, capture_output=True)
+    for text in [(repo / "report.md").read_text(), (repo / "report/without-images.md").read_text()]:
+        assert text.split("\n## ")[1].startswith("Notes\n")
+        assert section(text, "Notes").strip() == (
+            "Fork pull request: nothing pulled.\n\n**`dvc.lock` is stale**: run `make repro`."
+        )
+    subprocess.run(command, cwd=repo, check=True, capture_output=True)
+    assert "## Notes" not in (repo / "report.md").read_text()
