@@ -125,14 +125,21 @@ def test_git_ignores_what_dvc_and_environments_own(default_project):
     assert len(ignored.splitlines()) == 6
 
 
-def test_shipped_config_matches_params(default_project, tmp_path):
-    """config.yml in the bake is exactly what the `config` stage writes from params.yaml."""
-    source = (default_project / "scripts/write_config.py").read_text()
-    namespace = {"__name__": "write_config"}
-    exec(compile(source, "write_config.py", "exec"), namespace)
+def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(default_project, tmp_path):
+    """The train stage lays params.yaml's `train` values over config.yml without a conflict."""
+    import sys
+
+    from conftest import run
+
     out = tmp_path / "config.yml"
-    namespace["main"](str(default_project / "params.yaml"), str(out))
-    assert out.read_text() == (default_project / "config.yml").read_text()
+    script = default_project / "scripts/rasa_config.py"
+    run([sys.executable, str(script), "merge", "--out", str(out)], default_project)
+    merged = yaml.safe_load(out.read_text())
+    assert merged["assistant_id"] == "rasa-assistant"
+    diet = next(c for c in merged["pipeline"] if c["name"] == "DIETClassifier")
+    assert diet["epochs"] == yaml.safe_load((default_project / "params.yaml").read_text())["train"][
+        "DIETClassifier"
+    ]["epochs"]
 
 
 def test_makefile_help_lists_the_targets(default_project):

@@ -214,7 +214,7 @@ def test_dockerignore_keeps_caches_results_envs_and_secrets_out(project):
     rules = dockerignore_rules(project)
     for path in [
         ".git/config", ".venv/bin/python", ".venv-dvc/bin/dvc", ".dvc/cache/files/md5/ab/cd",
-        ".dvc/tmp/lock", ".dvc/config.local", ".rasa/cache/x", "results/nlu/intent_report.json",
+        ".dvc/tmp/lock", ".dvc/config.local", ".rasa/cache/x", "results/intent_report.json",
         "split/train.yml", "actions/__pycache__/actions.cpython-310.pyc", ".pytest_cache/v",
         ".env", "models/20240101-old.tar.gz",
     ]:

@@ -213,8 +213,7 @@ def degrade(project):
         kept.append(line)
     (project / "data/nlu.yml").write_text("\n".join(kept) + "\n")
     params = (project / "params.yaml").read_text()
-    params = re.sub(r"diet_epochs: \d+", "diet_epochs: 5", params)
-    (project / "params.yaml").write_text(re.sub(r"ted_epochs: \d+", "ted_epochs: 5", params))
+    (project / "params.yaml").write_text(re.sub(r"(?m)^    epochs: \d+$", "    epochs: 5", params))
 
 
 @pytest.fixture(scope="module")
@@ -305,7 +304,7 @@ def test_degraded_pr_trains_comments_once_and_fails_the_gate(degraded_pr):
     assert re.search(
         r"\| metrics/nlu.json +\| weighted_f1 +\| [\d.]+ +\| [\d.]+ +\| -[\d.]+ +\|", report
     )
-    assert re.search(r"\| params.yaml +\| train.diet_epochs +\| 100 +\| 5 +\|", report)
+    assert re.search(r"\| params.yaml +\| train.DIETClassifier.epochs +\| 100 +\| 5 +\|", report)
     for image in ("report/intent_confusion_matrix.png", "report/intent_f1.png"):
         assert f"]({image})" in report
         assert (job.workspace / image).read_bytes().startswith(b"\x89PNG")
@@ -372,7 +371,7 @@ def test_improving_pr_pulls_instead_of_training_comments_once_and_passes(improvi
     assert re.search(
         r"\| metrics/nlu.json +\| weighted_f1 +\| [\d.]+ +\| [\d.]+ +\| [\d.]+ +\|", report
     )
-    assert re.search(r"\| params.yaml +\| train.diet_epochs +\| 5 +\| 100 +\|", report)
+    assert re.search(r"\| params.yaml +\| train.DIETClassifier.epochs +\| 5 +\| 100 +\|", report)
     assert "Quality gate passed" in report
     assert re.search(
         r"^ok   metrics/nlu.json:weighted_f1 [\d.]+ -> [\d.]+ \(\+", job.steps[-1].output, re.M
