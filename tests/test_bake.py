@@ -107,8 +107,9 @@ def test_default_bake_is_a_rasa_project(default_project):
     assert (project / ".python-version").read_text().strip() == "3.10"
     config = yaml.safe_load((project / "config.yml").read_text())
     assert config["assistant_id"] == project.name
-    seeded = [c for c in config["pipeline"] + config["policies"] if "epochs" in c]
-    assert seeded and all(c["random_seed"] == 42 for c in seeded)
+    train = yaml.safe_load((project / "params.yaml").read_text())["train"]
+    seeded = [options for options in train.values() if "epochs" in options]
+    assert seeded and all(options["random_seed"] == 42 for options in seeded)
     assert "action_tell_time" in yaml.safe_load((project / "domain.yml").read_text())["actions"]
 
 
