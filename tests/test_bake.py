@@ -125,6 +125,12 @@ def test_git_ignores_what_dvc_and_environments_own(default_project):
     assert len(ignored.splitlines()) == 6
 
 
+def test_git_ignores_secrets_and_stray_models(default_project):
+    paths = [".env", ".env.production", "models/20240101-120000-old.tar.gz", ".rasa/x", ".env.example"]
+    ignored = git(default_project, "check-ignore", *paths, check=False).splitlines()
+    assert ignored == paths[:-1]
+
+
 def test_shipped_config_matches_params(default_project, tmp_path):
     """config.yml in the bake is exactly what the `config` stage writes from params.yaml."""
     source = (default_project / "scripts/write_config.py").read_text()
