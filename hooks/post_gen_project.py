@@ -3,8 +3,13 @@ set the DVC remote and make the first commit.
 
 Each step skips what already exists, so `cruft update` can run it again.
 Programs run with argument lists, never through a shell. Standard library only.
+
+A re-bake (--overwrite-if-exists) runs in the user's folder: the hook removes only files the
+template wrote, and the first commit holds only the template's files, whatever else is there.
+Git runs without the user's hooks, signing and fsmonitor, which could fail or change the commit.
 """
 
+import configparser
 import json
 import os
 import shutil
@@ -17,21 +22,35 @@ REMOTE_NAME = "storage"
 UV_DVC_STEP = f"dvc init (DVC {DVC_VERSION} via 'uv tool run')"
 DVC_EXTRA = {"local": "base", "none": "base", "s3": "s3", "gs": "gs", "azure": "azure", "ssh": "ssh"}
 
-# Option -> {choice: paths that exist only for that choice}. Paths of every other choice are removed.
+# Option -> {choice: files that exist only for that choice}. Files of every other choice are
+# removed, then their folders if nothing else is left in them (a user's own workflow stays).
 OWNED_PATHS = {
-    "ci_provider": {"github": [".github"]},
+    "ci_provider": {"github": [".github/workflows/cml.yml", ".github/workflows/image.yml"]},
     "dvc_remote": {
         choice: [f"requirements/dvc-{extra}.txt"] for choice, extra in DVC_EXTRA.items()
     },
 }
 
-# Runs inside DVC's own Python: `dvc init` and `dvc remote add` in one process (~2 s each start).
+# The template's own folder, written in pieces: this file is rendered by Jinja.
+TEMPLATE_FOLDER = "{" + "{cookiecutter.project_slug}" + "}"
+# Files the hook itself makes: the chosen DVC lock and what `dvc init` writes.
+HOOK_FILES = ["requirements/dvc.txt", ".dvc/config", ".dvc/.gitignore"]
+# For every git command: no hooks (prepare-commit-msg, reference-transaction, ...), no signing
+# (a missing key would fail the bake), no fsmonitor program.
+GIT = ["git", "-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false",
+       "-c", "core.fsmonitor=false"]
+
+# Runs inside DVC's own Python: `dvc init` and the remote in one process (~2 s each start).
+# argv: init|skip, the remote URL (empty: none), the remote's name, remove|keep (the old remote).
 DVC_SETUP = """
 import sys
 from dvc.cli import main
-code = 0 if sys.argv[1] == "skip" else main(["init", "--quiet"])
-if code == 0 and sys.argv[2]:
-    code = main(["remote", "add", "--default", "--force", sys.argv[3], sys.argv[2]])
+init, url, name, old = sys.argv[1:]
+code = 0 if init == "skip" else main(["init", "--quiet"])
+if code == 0 and url:
+    code = main(["remote", "add", "--default", "--force", name, url])
+elif code == 0 and old == "remove":
+    code = main(["remote", "remove", name])
 sys.exit(code)
 """
 
@@ -51,12 +70,15 @@ def paths_to_remove(answers):
 
 
 def remove_paths(root, paths):
+    """Remove these files, then each folder they leave empty (never one holding anything else)."""
     for rel in paths:
         path = root / rel
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
+        if path.is_file() or path.is_symlink():
             path.unlink()
+        for folder in path.parents:
+            if folder == root or not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def place_dvc_lock(root, remote):
@@ -79,18 +101,32 @@ def run(args, cwd, what):
 def init_git(root):
     if (root / ".git").exists():
         return
-    run(["git", "init", "--quiet"], root, "git init")
-    run(["git", "symbolic-ref", "HEAD", "refs/heads/main"], root, "git init")
+    run([*GIT, "init", "--quiet"], root, "git init")
+    run([*GIT, "symbolic-ref", "HEAD", "refs/heads/main"], root, "git init")
+
+
+def has_template_remote(root):
+    """True when .dvc/config names the remote this hook adds (a bake with another dvc_remote)."""
+    config = configparser.ConfigParser()
+    try:
+        config.read(root / ".dvc/config")
+    except configparser.Error:
+        return False
+    section = f'remote "{REMOTE_NAME}"'
+    # DVC writes the section name in single quotes
+    return config.has_section(section) or config.has_section(f"'{section}'")
 
 
 def init_dvc(root, remote_url):
-    """`dvc init` and the default remote: pinned DVC through uv (one cached process), or a dvc on PATH."""
+    """`dvc init` and the default remote: pinned DVC through uv (one cached process), or a dvc on
+    PATH. With no remote URL, the remote an earlier bake added is removed."""
     skip_init = (root / ".dvc").exists()
+    old = "remove" if not remote_url and has_template_remote(root) else "keep"
     if shutil.which("uv"):
         uv_dvc = ["uv", "tool", "run", "--quiet", "--from", f"dvc=={DVC_VERSION}", "python"]
         try:
             flag = "skip" if skip_init else "init"
-            run([*uv_dvc, "-c", DVC_SETUP, flag, remote_url, REMOTE_NAME], root, UV_DVC_STEP)
+            run([*uv_dvc, "-c", DVC_SETUP, flag, remote_url, REMOTE_NAME, old], root, UV_DVC_STEP)
             return
         except HookError:
             if not shutil.which("dvc"):
@@ -101,22 +137,48 @@ def init_dvc(root, remote_url):
         run(["dvc", "init", "--quiet"], root, "dvc init")
     if remote_url:
         run(["dvc", "remote", "add", "-d", "-f", REMOTE_NAME, remote_url], root, "dvc remote add")
+    elif old == "remove":
+        run(["dvc", "remote", "remove", REMOTE_NAME], root, "dvc remote remove")
 
 
-def first_commit(root, project_name, author_name, author_email):
+def template_files(root, repo_dir):
+    """The files this bake wrote: the template's files that are still here, and the hook's own.
+    cruft renders into a fresh temporary folder without telling where the template is; there
+    every file not ignored by the project's own .gitignore files is the template's."""
+    template = Path(repo_dir or "", TEMPLATE_FOLDER)
+    if not repo_dir or not template.is_dir():
+        listed = run([*GIT, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore"],
+                     root, "git ls-files")
+        return sorted(filter(None, listed.split("\0")))
+    written = [str(p.relative_to(template)) for p in template.rglob("*") if p.is_file()]
+    return sorted(rel for rel in {*written, *HOOK_FILES} if (root / rel).is_file())
+
+
+def commit_identity(root, author_name, author_email):
+    """The user's git identity when it is complete, else the answers: never half of each."""
+    name = _git_query(root, "config", "user.name").stdout.strip()
+    email = _git_query(root, "config", "user.email").stdout.strip()
+    return (name, email) if name and email else (author_name, author_email)
+
+
+def first_commit(root, project_name, identity, files):
+    """Commit exactly `files`: --force adds them even when the user's excludes ignore them."""
     if _git_query(root, "rev-parse", "--verify", "--quiet", "HEAD").returncode == 0:
         return
-    identity = []
-    if not _git_query(root, "config", "user.email").stdout.strip():
-        identity = ["-c", f"user.name={author_name}", "-c", f"user.email={author_email}"]
-    run(["git", "add", "--all"], root, "git add")
+    run([*GIT, "add", "--force", "--", *files], root, "git add")
+    name, email = identity
     message = f"Bake {project_name} from the rasa-dvc-cml template"
-    run(["git", *identity, "commit", "--quiet", "--no-verify", "-m", message], root, "git commit")
+    run(
+        [*GIT, "-c", f"user.name={name}", "-c", f"user.email={email}",
+         "commit", "--quiet", "--no-verify", "-m", message],
+        root,
+        "git commit",
+    )
 
 
 def _git_query(root, *args):
     """A git command whose failure is an answer (no HEAD yet, no such setting), not an error."""
-    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    return subprocess.run([*GIT, *args], cwd=root, capture_output=True, text=True)
 
 
 def main(answers, root=Path.cwd()):
@@ -125,7 +187,9 @@ def main(answers, root=Path.cwd()):
     remote_url = "" if answers["dvc_remote"] == "none" else answers["dvc_remote_url"]
     init_git(root)
     init_dvc(root, remote_url)
-    first_commit(root, answers["project_name"], answers["author_name"], answers["author_email"])
+    identity = commit_identity(root, answers["author_name"], answers["author_email"])
+    files = template_files(root, answers.get("_repo_dir"))
+    first_commit(root, answers["project_name"], identity, files)
 
 
 if __name__ == "__main__":

@@ -43,11 +43,16 @@ def fake_tool(root, name, version_line, exit_code=0):
 def cookiecutter(
     out, *args, path=None, extra_env=None, template=TEMPLATE, timeout=600, no_input=True
 ):
-    """`cookiecutter --no-input -o out template args...`; returns the CompletedProcess."""
+    """`cookiecutter --no-input -o out template args...`; returns the CompletedProcess.
+    `extra_env` values replace the environment's; a value of None removes the variable."""
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = os.pathsep.join(str(p) for p in path)
-    env.update(extra_env or {})
+    for key, value in (extra_env or {}).items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     return subprocess.run(
         [sys.executable, "-m", "cookiecutter", *(["--no-input"] if no_input else [])]
         + ["-o", str(out), str(template), *args],

@@ -126,6 +126,12 @@ def test_git_ignores_what_dvc_and_environments_own(default_project):
     assert len(ignored.splitlines()) == 6
 
 
+def test_git_ignores_secrets_and_stray_models(default_project):
+    paths = [".env", ".env.production", "models/20240101-120000-old.tar.gz", ".rasa/x", ".env.example"]
+    ignored = git(default_project, "check-ignore", *paths, check=False).splitlines()
+    assert ignored == paths[:-1]
+
+
 def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(default_project, tmp_path):
     """The train stage lays params.yaml's `train` values over config.yml without a conflict."""
     import sys

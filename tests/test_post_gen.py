@@ -16,20 +16,57 @@ DEFAULTS = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
 }
 DVC_LOCKS = {f"requirements/dvc-{extra}.txt" for extra in ("base", "s3", "gs", "azure", "ssh")}
+WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml"}
 
 
 @pytest.mark.parametrize(
     ("answers", "kept"),
     [
-        ({"ci_provider": "github", "dvc_remote": "local"}, {".github", "requirements/dvc-base.txt"}),
+        ({"ci_provider": "github", "dvc_remote": "local"}, WORKFLOWS | {"requirements/dvc-base.txt"}),
         ({"ci_provider": "none", "dvc_remote": "none"}, {"requirements/dvc-base.txt"}),
-        ({"ci_provider": "github", "dvc_remote": "s3"}, {".github", "requirements/dvc-s3.txt"}),
+        ({"ci_provider": "github", "dvc_remote": "s3"}, WORKFLOWS | {"requirements/dvc-s3.txt"}),
         ({"ci_provider": "none", "dvc_remote": "ssh"}, {"requirements/dvc-ssh.txt"}),
     ],
 )
 def test_every_unchosen_path_is_removed_and_no_chosen_one(answers, kept):
     removed = set(post_gen.paths_to_remove(answers))
-    assert removed == ({".github"} | DVC_LOCKS) - kept
+    assert removed == (WORKFLOWS | DVC_LOCKS) - kept
+
+
+def test_every_file_under_github_is_owned_by_ci_provider():
+    """A new workflow in the template must be listed, or ci_provider=none would keep it."""
+    github = TEMPLATE / "{{cookiecutter.project_slug}}/.github"
+    files = {str(p.relative_to(github.parent)) for p in github.rglob("*") if p.is_file()}
+    assert files == set(post_gen.OWNED_PATHS["ci_provider"]["github"])
+
+
+def test_removal_keeps_folders_holding_other_files(tmp_path):
+    for rel in [".github/workflows/cml.yml", ".github/workflows/mine.yml", "a/b/c.txt"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    post_gen.remove_paths(tmp_path, [".github/workflows/cml.yml", "a/b/c.txt"])
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
+        ".github", ".github/workflows", ".github/workflows/mine.yml"
+    ]
+
+
+def test_template_files_are_the_templates_and_the_hooks_own(tmp_path):
+    (tmp_path / "README.md").write_text("x")
+    (tmp_path / ".env").write_text("secret")
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements/dvc.txt").write_text("dvc")
+    assert post_gen.template_files(tmp_path, str(TEMPLATE)) == ["README.md", "requirements/dvc.txt"]
+
+
+def test_identity_is_the_users_only_when_complete(tmp_path, monkeypatch):
+    git(tmp_path, "init", "--quiet")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "none"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    answers = ("Team", "team@example.com")
+    git(tmp_path, "config", "user.name", "Jo")
+    assert post_gen.commit_identity(tmp_path, *answers) == answers
+    git(tmp_path, "config", "user.email", "jo@example.org")
+    assert post_gen.commit_identity(tmp_path, *answers) == ("Jo", "jo@example.org")
 
 
 def test_every_owned_path_exists_in_the_template():
@@ -39,7 +76,7 @@ def test_every_owned_path_exists_in_the_template():
 
 
 def test_removing_missing_paths_is_not_an_error(tmp_path):
-    post_gen.remove_paths(tmp_path, [".github", "requirements/dvc-s3.txt"])
+    post_gen.remove_paths(tmp_path, [".github/workflows/cml.yml", "requirements/dvc-s3.txt"])
 
 
 def test_running_the_hook_again_changes_nothing(cookies):

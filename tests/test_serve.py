@@ -23,6 +23,54 @@ import yaml
 
 from conftest import bake, free_port, run
 
+# Stand-ins for Rasa and the action server, so the supervision in scripts/serve.sh can be driven
+# many times in a row (real Rasa takes about a minute to start). Like the real ones, each answers
+# HTTP on loopback and stops on SIGINT or SIGTERM; the action server stops faster than Rasa.
+STUB_SERVER = """
+import os, signal, threading, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+def serve(port, path, linger):
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path.startswith(path) else 404)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", port), Handler)
+
+    def stop(*_):
+        if not linger:
+            os._exit(0)
+        threading.Thread(target=lambda: (time.sleep(linger), server.shutdown())).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGUSR1, lambda *_: os._exit(3))  # a crash
+    server.serve_forever()
+"""
+STUB_RASA = """
+import json, os, sys
+from stub_server import serve
+
+def main():
+    with open(os.environ["STUB_ARGV"], "w") as f:
+        json.dump(sys.argv, f)
+    serve(int(sys.argv[sys.argv.index("-p") + 1]), "/status", linger=0.3)
+
+if __name__ == "__main__":
+    main()
+"""
+STUB_ACTIONS = """
+import sys
+from stub_server import serve
+
+serve(int(sys.argv[sys.argv.index("--port") + 1]), "/health", linger=0)
+"""
+
 STARTUP_TIMEOUT = 300
 STOP_TIMEOUT = 60
 
@@ -49,6 +97,17 @@ def processes_in_group(pgid):
             fields = stat[stat.rindex(")") + 2:].split()
             if fields[0] != "Z" and int(fields[2]) == pgid:
                 found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def command_lines():
+    """The command line of every process on the machine, as `ps` shows them to any user."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
         except (OSError, ValueError):
             continue
     return found
@@ -166,6 +225,7 @@ def test_serve_answers_over_rest_with_the_action_server(trained_bot, tmp_path):
         assert len(rasa) == 1 and len(actions) == 1, group
         assert f"-p {rasa_port} " in group[rasa[0]] and "-i 127.0.0.1 " in group[rasa[0]]
         assert "--cors" not in group[rasa[0]]
+        assert [cmd for cmd in command_lines() if token in cmd] == [], "the token shows in `ps`"
 
         stopping = time.monotonic()
         os.killpg(server.pid, signal.SIGINT)  # what Ctrl-C in the terminal does
@@ -181,3 +241,131 @@ def test_serve_answers_over_rest_with_the_action_server(trained_bot, tmp_path):
     assert port_is_free(rasa_port) and port_is_free(action_port)
     assert not list((project / ".rasa").glob("endpoints.*.yml")), "temporary endpoints file left"
     assert "the action server stopped" not in log.read_text()
+
+
+def stub_bot_env(root):
+    """A BOT_ENV whose python runs the stand-ins: `-m rasa_sdk` and `from rasa.__main__ import main`."""
+    modules = root / "modules"
+    for rel, text in {"stub_server.py": STUB_SERVER, "rasa/__init__.py": "",
+                      "rasa/__main__.py": STUB_RASA, "rasa_sdk/__init__.py": "",
+                      "rasa_sdk/__main__.py": STUB_ACTIONS}.items():
+        (modules / rel).parent.mkdir(parents=True, exist_ok=True)
+        (modules / rel).write_text(text)
+    (root / "bin").mkdir()
+    python = root / "bin/python"
+    python.write_text(f'#!/bin/sh\nPYTHONPATH="{modules}" exec "{sys.executable}" "$@"\n')
+    (root / "bin/rasa").write_text(f'#!/bin/sh\nexec "{python}" -m rasa "$@"\n')
+    for tool in (python, root / "bin/rasa"):
+        tool.chmod(0o755)
+    return root
+
+
+@pytest.fixture
+def stubbed_bot(cookies, tmp_path):
+    project = bake(cookies)
+    (project / "models").mkdir(exist_ok=True)
+    (project / "models/model.tar.gz").write_bytes(b"stand-in")
+    return project, stub_bot_env(tmp_path / "stub-env")
+
+
+def start_serve(project, bot_env, log, **env):
+    rasa_port, action_port = free_port(), free_port()
+    while action_port == rasa_port:
+        action_port = free_port()
+    env = os.environ | {"RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)} | env
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            ["make", "serve", f"BOT_ENV={bot_env}"], cwd=project, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    return server, rasa_port, action_port
+
+
+def kill_leftovers(server):
+    if processes_in_group(server.pid):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait()
+
+
+def stop_like_a_terminal(server):
+    """Ctrl-C: SIGINT to the whole foreground process group; returns what outlived it."""
+    try:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(timeout=STOP_TIMEOUT)
+        return processes_in_group(server.pid)
+    finally:
+        kill_leftovers(server)
+
+
+STOPS = 25
+
+
+def test_ctrl_c_stops_make_serve_cleanly_every_time(stubbed_bot, tmp_path):
+    project, bot_env = stubbed_bot
+    token = secrets.token_urlsafe(16)
+    for attempt in range(STOPS):
+        log = tmp_path / f"serve-{attempt}.log"
+        server, rasa_port, action_port = start_serve(
+            project, bot_env, log, RASA_AUTH_TOKEN=token, STUB_ARGV=str(tmp_path / "argv.json")
+        )
+        wait_for_status(rasa_port, token, server, log)
+        outlived = stop_like_a_terminal(server)
+        output = log.read_text()
+        assert outlived == {}, f"attempt {attempt}: {outlived}"
+        assert "ERROR" not in output, f"attempt {attempt}:\n{output}"
+        assert port_is_free(rasa_port) and port_is_free(action_port)
+    assert not list((project / ".rasa").glob("endpoints.*.yml"))
+
+
+def test_the_api_token_is_in_no_process_arguments(stubbed_bot, tmp_path):
+    """Rasa gets the token (here: the stand-in's sys.argv), `ps` never shows it."""
+    project, bot_env = stubbed_bot
+    log, argv = tmp_path / "serve.log", tmp_path / "argv.json"
+    server, rasa_port, _ = start_serve(project, bot_env, log, STUB_ARGV=str(argv))
+    try:
+        deadline = time.monotonic() + 60
+        while not (project / ".rasa/api-token").exists() or not argv.exists():
+            assert time.monotonic() < deadline and server.poll() is None, log.read_text()
+            time.sleep(0.1)
+        token = (project / ".rasa/api-token").read_text().strip()
+        assert (project / ".rasa/api-token").stat().st_mode & 0o077 == 0
+        wait_for_status(rasa_port, token, server, log)
+        everyone = command_lines()
+        received = json.loads(argv.read_text())
+    finally:
+        stop_like_a_terminal(server)
+    assert received[received.index("--auth-token") + 1] == token
+    assert [cmd for cmd in everyone if token in cmd] == []
+
+
+def action_server_pid(server):
+    (pid,) = [pid for pid, cmd in processes_in_group(server.pid).items() if "rasa_sdk" in cmd]
+    return pid
+
+
+@pytest.mark.parametrize(
+    ("sent", "error"),
+    [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGUSR1, "ERROR: the action server stopped (exit 3)")],
+    ids=["stopped-by-sigint", "stopped-by-sigterm", "crashed"],
+)
+def test_action_server_ending_first_stops_rasa_error_only_on_a_crash(stubbed_bot, tmp_path, sent, error):
+    """What the watch loop sees when Ctrl-C reaches the action server before serve.sh's trap."""
+    project, bot_env = stubbed_bot
+    log, token = tmp_path / "serve.log", secrets.token_urlsafe(16)
+    server, rasa_port, _ = start_serve(
+        project, bot_env, log, RASA_AUTH_TOKEN=token, STUB_ARGV=str(tmp_path / "argv.json")
+    )
+    try:
+        wait_for_status(rasa_port, token, server, log)
+        os.kill(action_server_pid(server), sent)
+        server.wait(timeout=STOP_TIMEOUT)
+        outlived = processes_in_group(server.pid)
+    finally:
+        kill_leftovers(server)
+    output = log.read_text()
+    assert outlived == {}
+    assert port_is_free(rasa_port)
+    if error is None:
+        assert "ERROR" not in output and server.returncode == 0, output
+    else:
+        assert error in output and server.returncode != 0, output

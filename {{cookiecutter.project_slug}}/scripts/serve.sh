@@ -25,7 +25,18 @@ die() {
     exit 1
 }
 
+# A server has exited: an error unless it exited 0, which it does only when asked to stop.
+# Ctrl-C signals every process in the terminal's group, so the servers may finish before this
+# script's trap runs (or bash may skip the trap, taking the signal as handled by a child).
+server_ended() {
+    local pid=$1 what=$2 status=0
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || die "$what stopped (exit $status)"
+    exit 0
+}
+
 # Ask each process to stop, give it 20 s, then kill it; wait so its port is free on return.
+# shellcheck disable=SC2329  # called by the EXIT trap
 stop_all() {
     trap - EXIT INT TERM
     local pid alive
@@ -46,7 +57,7 @@ wait_until_up() {
     local url=$1 pid=$2 what=$3
     local deadline=$((SECONDS + STARTUP_TIMEOUT))
     until "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || die "$what exited during start-up (see its log above)"
+        kill -0 "$pid" 2>/dev/null || server_ended "$pid" "$what (during start-up: see its log above)"
         [ "$SECONDS" -lt "$deadline" ] || die "$what did not answer on $url within ${STARTUP_TIMEOUT}s"
         sleep 0.3
     done
@@ -79,16 +90,22 @@ PY
 }
 
 # The HTTP API (/status, /conversations, /model, ...) always needs a token: RASA_AUTH_TOKEN,
-# or a fresh one per run kept in .rasa/api-token. The REST channel needs none.
-api_token() {
-    if [ -n "${RASA_AUTH_TOKEN:-}" ]; then
-        printf '%s' "$RASA_AUTH_TOKEN"
-        return
-    fi
+# or a fresh one per run kept in .rasa/api-token (mode 0600). The REST channel needs none.
+write_api_token() {
     mkdir -p .rasa
     (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > .rasa/api-token)
-    cat .rasa/api-token
 }
+
+# `rasa <args>` with the token. Rasa 3.6 takes it only as --auth-token, and every local user can
+# read a process's arguments (`ps`): so this adds it to Rasa's own sys.argv once Python runs,
+# from the environment or the 0600 file; the process's command line never holds it.
+RASA_WITH_TOKEN='
+import os, sys
+from rasa.__main__ import main
+token = os.environ.get("RASA_AUTH_TOKEN") or open(".rasa/api-token").read().strip()
+sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
+main()
+'
 
 case $mode in
     serve | shell | actions) ;;
@@ -100,6 +117,7 @@ fi
 [ -x "$RASA" ] || die "the bot environment is missing: run 'make install' first"
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
 
+# Set before any server starts, so a signal at any point stops what has started.
 trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -108,8 +126,7 @@ start_actions
 if [ "$mode" = actions ]; then
     echo "Action server on http://127.0.0.1:$ACTION_PORT/webhook (Ctrl-C stops it)"
     while kill -0 "$action_pid" 2>/dev/null; do sleep 1; done
-    wait "$action_pid"
-    exit
+    server_ended "$action_pid" "the action server"
 fi
 
 write_endpoints
@@ -118,14 +135,16 @@ if [ "$mode" = shell ]; then
     exit
 fi
 
-token=$(api_token)
-"$RASA" run --enable-api --auth-token "$token" -i 127.0.0.1 -p "$RASA_PORT" \
-    --model "$MODEL" --endpoints "$endpoints" --credentials credentials.yml &
-rasa_pid=$!
 if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
+    write_api_token
     echo "The HTTP API wants ?token=<.rasa/api-token> (or set RASA_AUTH_TOKEN); the REST channel does not."
 fi
-# Wait for either server to end (bash 3.2 on macOS has no `wait -n`), then stop the other.
+"$PYTHON" -c "$RASA_WITH_TOKEN" run --enable-api -i 127.0.0.1 -p "$RASA_PORT" \
+    --model "$MODEL" --endpoints "$endpoints" --credentials credentials.yml &
+rasa_pid=$!
+# Wait for either server to end (bash 3.2 on macOS has no `wait -n`); the EXIT trap stops the other.
 while kill -0 "$rasa_pid" 2>/dev/null && kill -0 "$action_pid" 2>/dev/null; do sleep 1; done
-kill -0 "$action_pid" 2>/dev/null || die "the action server stopped: stopping Rasa"
-wait "$rasa_pid"
+if kill -0 "$rasa_pid" 2>/dev/null; then
+    server_ended "$action_pid" "the action server"
+fi
+server_ended "$rasa_pid" "Rasa"
