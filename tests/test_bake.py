@@ -126,6 +126,22 @@ def test_git_ignores_what_dvc_and_environments_own(default_project):
     assert len(ignored.splitlines()) == 6
 
 
+APACHE_SECTIONS = [
+    "1. Definitions.", "2. Grant of Copyright License.", "3. Grant of Patent License.",
+    "4. Redistribution.", "5. Submission of Contributions.", "6. Trademarks.",
+    "7. Disclaimer of Warranty.", "8. Limitation of Liability.",
+    "9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS",
+]
+
+
+def test_apache_license_is_the_full_text(cookies):
+    text = (bake(cookies, license="Apache-2.0", author_name="Jo Dev") / "LICENSE").read_text()
+    assert text.startswith("                                 Apache License\n")
+    assert [section in text for section in APACHE_SECTIONS] == [True] * len(APACHE_SECTIONS)
+    assert re.search(r"\n   Copyright \d{4} Jo Dev\n", text)
+    assert "[yyyy]" not in text and len(text.splitlines()) > 190
+
+
 def test_git_ignores_secrets_and_stray_models(default_project):
     paths = [".env", ".env.production", "models/20240101-120000-old.tar.gz", ".rasa/x", ".env.example"]
     ignored = git(default_project, "check-ignore", *paths, check=False).splitlines()

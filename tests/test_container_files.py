@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dockerfile as buildkit  # the Go parser BuildKit uses, through its Python binding
 import pytest
 import yaml
 
@@ -144,6 +145,18 @@ def rasa_port(dockerfile):
 
 
 # --- Dockerfile --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["Rasa Assistant", "escape=x", "syntax=x", "ESCAPE = x", "check=skip=all", "# escape=x"]
+)
+def test_buildkit_parses_the_dockerfile_whatever_the_project_is_called(cookies, name):
+    """A name that reads as a parser directive (`# escape=...` right after `# syntax=...`) must
+    land in a comment, not change how Docker reads the file."""
+    project = bake(cookies, project_name=name, project_slug="bot")
+    commands = buildkit.parse_file(str(project / "Dockerfile"))
+    assert [c.cmd for c in commands if c.cmd in ("FROM", "ENTRYPOINT")] == ["FROM", "FROM", "ENTRYPOINT"]
+    assert f"# {name}: one image" in (project / "Dockerfile").read_text()
 
 def test_two_stages_on_the_python_rasa_needs(dockerfile):
     assert [s["name"] for s in dockerfile] == ["builder", None]

@@ -264,3 +264,21 @@ def test_replay_file_of_the_defaults_bakes(tmp_path):
     replay.write_text(json.dumps(replay_context()))
     result = cookiecutter(tmp_path / "out", "--replay-file", str(replay), no_input=False)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+YAML_WORDS = ["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf"]
+
+
+@pytest.mark.parametrize("slug", YAML_WORDS)
+def test_slug_that_yaml_reads_as_another_type_stays_a_string(tmp_path, slug):
+    """Every generated YAML file holds the slug as the string it is (assistant_id, image)."""
+    out = tmp_path / "out"
+    result = cookiecutter(out, f"project_slug={slug}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    project = out / slug
+    config = yaml.safe_load((project / "config.yml").read_text())
+    assert config["assistant_id"] == slug
+    compose = yaml.safe_load((project / "docker-compose.yml").read_text())
+    assert compose["x-bot"]["image"] == f"{slug}:latest"
+    shipped = (project / "config.yml").read_text()
+    assert yaml.safe_dump({"assistant_id": slug}) in shipped, "not as write_config.py writes it"
