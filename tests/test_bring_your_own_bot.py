@@ -135,7 +135,8 @@ def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_
                     "## Intents that got worse", "## Data validation"]:
         assert section in report, section
     assert "| failed story | first wrong turn | at `main` |" in report
-    assert "Ask for a human, which the bot does not handle (hard)" in report.split("## Test stories")[1]
+    stories = report.split("## Test stories")[1]
+    assert "Ask for a human, which the bot does not handle (hard)" in stories
     assert "### Held-out examples whose prediction changed" in report
     assert "Now wrong (" in report
     assert "No new warning since `main`." in report
