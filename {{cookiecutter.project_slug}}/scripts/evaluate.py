@@ -1,0 +1,58 @@
+"""The test stage: evaluate the held-out NLU split and the test stories, model loaded once.
+
+    python scripts/evaluate.py      (what `dvc repro` runs; see dvc.yaml)
+
+It runs the two evaluations `rasa test` runs, with the same Rasa functions and the same options
+(`--successes`; test stories as end-to-end conversations), into results/, and then
+scripts/metrics.py. `rasa test` loads the model once per evaluation, and most of a load is
+Keras rebuilding each model's weights; one load serves both here.
+"""
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+import metrics
+import yaml
+
+
+async def evaluate(model: Path, nlu: Path, stories: str, out: Path, domain: Path) -> None:
+    from rasa.core.agent import Agent
+    from rasa.core.test import test as test_stories
+    from rasa.nlu.test import run_evaluation
+
+    agent = Agent.load(model_path=str(model))
+    await test_stories(
+        stories, agent, out_directory=str(out), e2e=True, successes=True, errors=True
+    )
+    await run_evaluation(
+        str(nlu),
+        agent.processor,
+        output_directory=str(out),
+        successes=True,
+        errors=True,
+        domain_path=str(domain),
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--model", type=Path, default=Path("models/model.tar.gz"))
+    parser.add_argument("--nlu", type=Path, default=Path("split/test.yml"))
+    parser.add_argument("--domain", type=Path, default=Path("domain.yml"))
+    parser.add_argument("--out", type=Path, default=Path("results"))
+    args = parser.parse_args(argv)
+    stories = yaml.safe_load(args.params.read_text())["test"]["stories"]
+    if not Path(stories).exists():
+        print(f"ERROR: test.stories '{stories}' does not exist (params.yaml)", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(evaluate(args.model, args.nlu, stories, args.out, args.domain))
+    print("\n".join(metrics.summary(metrics.write_all(args.out))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
