@@ -5,7 +5,8 @@
 Writes, from what Rasa reported (a bot without entities or retrieval intents gets no file for
 them, rather than zeros):
     metrics/nlu.json        intents: accuracy, weighted_f1, macro_f1, intent_f1.<intent>
-    metrics/entities.json   per entity extractor: weighted_f1, precision, recall, entity_f1.<entity>
+    metrics/entities.json   per entity extractor: weighted_f1, precision, recall and, per
+                            entity, entity_f1, entity_precision, entity_recall
     metrics/responses.json  retrieval intents: accuracy, weighted_f1, macro_f1, response_f1.<key>
     metrics/core.json       stories: conversation_accuracy, action_accuracy, action_f1, ...
     plots/intent_confusion.csv, plots/intent_f1.csv, plots/entity_f1.csv
@@ -67,6 +68,8 @@ def entity_metrics(report: dict) -> dict | None:
         "precision": _round(weighted["precision"]),
         "recall": _round(weighted["recall"]),
         "entity_f1": {name: _round(report[name]["f1-score"]) for name in entities},
+        "entity_precision": {name: _round(report[name]["precision"]) for name in entities},
+        "entity_recall": {name: _round(report[name]["recall"]) for name in entities},
     }
 
 

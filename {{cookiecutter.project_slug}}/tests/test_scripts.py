@@ -506,6 +506,8 @@ def test_entity_metrics_per_extractor_and_none_without_entities():
         "precision": 0.9,
         "recall": 0.75,
         "entity_f1": {"city": 0.6667, "product": 0.8889},
+        "entity_precision": {"city": 1.0, "product": 0.8},
+        "entity_recall": {"city": 0.5, "product": 1.0},
     }
     assert metrics.entity_metrics({}) is None
 
