@@ -1,0 +1,129 @@
+"""The bot's metrics.py and compare.py on the files real `rasa test` runs wrote (Rasa 3.6.21).
+
+tests/data/rasa-reports/helpdesk: the helpdesk bot (entities, regexes, lookups, retrieval
+intents, a form, failing test stories). tests/data/rasa-reports/default: the default bot (no
+entities, no retrieval intents). The scripts need only the standard library, so they are loaded
+straight from the template folder.
+"""
+
+import importlib.util
+import json
+import shutil
+import sys
+
+import pytest
+
+from conftest import TEMPLATE
+
+REPORTS = TEMPLATE / "tests/data/rasa-reports"
+SCRIPTS = TEMPLATE / "{{cookiecutter.project_slug}}/scripts"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+metrics, compare = load("metrics"), load("compare")
+
+
+def written(tmp_path, bot):
+    results = tmp_path / "results"
+    shutil.copytree(REPORTS / bot, results)
+    return metrics.write_all(results, root=tmp_path)
+
+
+def rasa(bot, name):
+    return json.loads((REPORTS / bot / name).read_text())
+
+
+def test_helpdesk_reports_give_intent_entity_response_and_story_metrics(tmp_path):
+    found = written(tmp_path, "helpdesk")
+
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == [
+        "core.json", "entities.json", "nlu.json", "responses.json",
+    ]
+    intents = rasa("helpdesk", "intent_report.json")
+    assert found["nlu"]["weighted_f1"] == round(intents["weighted avg"]["f1-score"], 4)
+    labels = {k for k, v in intents.items() if isinstance(v, dict) and k not in metrics.AVERAGES}
+    assert set(found["nlu"]["intent_f1"]) == labels and "faq" in labels
+    # TEDPolicy_report.json is the story test's entity check, not an NLU extractor
+    assert sorted(found["entities"]) == ["DIETClassifier", "RegexEntityExtractor"]
+    diet = rasa("helpdesk", "DIETClassifier_report.json")
+    assert found["entities"]["DIETClassifier"]["weighted_f1"] == round(
+        diet["weighted avg"]["f1-score"], 4
+    )
+    assert found["entities"]["DIETClassifier"]["entity_recall"]["city"] == round(
+        diet["city"]["recall"], 4
+    )
+    assert {key.split("/")[0] for key in found["responses"]["response_f1"]} == {"faq"}
+    stories = rasa("helpdesk", "story_report.json")["conversation_accuracy"]
+    assert (found["core"]["conversations_correct"], found["core"]["conversations_total"]) == (
+        stories["correct"], stories["total"],
+    )
+    every = [found["nlu"]["accuracy"], found["responses"]["accuracy"], found["core"]["action_f1"]]
+    every += [e["weighted_f1"] for e in found["entities"].values()]
+    assert all(0 <= figure <= 1 for figure in every)
+
+
+def test_helpdesk_failed_stories_name_their_first_wrong_turn(tmp_path):
+    written(tmp_path, "helpdesk")
+
+    failed = json.loads((tmp_path / "evaluation/failed_stories.json").read_text())
+
+    by_name = {story["story"]: story for story in failed}
+    human = by_name["Ask for a human, which the bot does not handle (hard)"]
+    assert human["file"] == "tests/test_stories.yml"
+    assert human["first_wrong"] == {
+        "kind": "action", "expected": "utter_handover", "predicted": "utter_goodbye",
+    }
+    yaml_names = (REPORTS / "helpdesk/failed_test_stories.yml").read_text().count("- story: ")
+    assert len(failed) == yaml_names
+
+
+def test_default_bot_reports_give_no_entity_or_response_files(tmp_path):
+    found = written(tmp_path, "default")
+
+    assert sorted(found) == ["core", "nlu"]
+    assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["core.json", "nlu.json"]
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "intent_confusion.csv", "intent_f1.csv",
+    ]
+    assert metrics.summary(found)[0].startswith("intents      accuracy ")
+
+
+@pytest.fixture
+def two_runs(tmp_path):
+    """The helpdesk reports as the baseline; a copy with one entity and one example worse."""
+    base = written(tmp_path / "base", "helpdesk")
+    now = tmp_path / "now"
+    shutil.copytree(REPORTS / "helpdesk", now / "results")
+    diet = json.loads((now / "results/DIETClassifier_report.json").read_text())
+    diet["city"]["f1-score"] = diet["city"]["f1-score"] / 2
+    (now / "results/DIETClassifier_report.json").write_text(json.dumps(diet))
+    successes = json.loads((now / "results/intent_successes.json").read_text())
+    flipped = successes.pop(0)
+    flipped["intent_prediction"]["name"] = "goodbye" if flipped["intent"] != "goodbye" else "greet"
+    (now / "results/intent_successes.json").write_text(json.dumps(successes))
+    errors = json.loads((now / "results/intent_errors.json").read_text()) + [flipped]
+    (now / "results/intent_errors.json").write_text(json.dumps(errors))
+    return base, metrics.write_all(now / "results", root=now), now, flipped
+
+
+def test_compare_names_the_entity_and_the_example_that_got_worse(two_runs, tmp_path):
+    base, now, now_root, flipped = two_runs
+
+    fell = compare.entities_that_fell(base["entities"], now["entities"])
+    assert [(extractor, entity) for extractor, entity, _, _ in fell] == [("DIETClassifier", "city")]
+
+    def rows(root):
+        return compare._parse("x.csv", (root / "plots/intent_confusion.csv").read_text())
+
+    better, worse = compare.changed_predictions(rows(tmp_path / "base"), rows(now_root))
+    assert better == []
+    assert [(c.text, c.actual, c.before) for c in worse] == [
+        (flipped["text"], flipped["intent"], flipped["intent"])
+    ]
