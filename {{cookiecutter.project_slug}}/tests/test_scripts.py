@@ -567,3 +567,87 @@ def test_summary_prints_one_headline_per_line(tmp_path):
         "entities     weighted F1 0.7778  precision 0.9000  recall 0.7500  (DIETClassifier)",
         "stories      5/6 correct (conversation accuracy 0.8333), action F1 0.9662",
     ]
+
+
+# --- train.py (validation; training itself is the end-to-end tests' job) ------------------
+
+DOMAIN = """version: "3.1"
+intents: [greet, goodbye]
+responses:
+  utter_greet: [{text: "Hi!"}]
+  utter_goodbye: [{text: "Bye!"}]
+  utter_only_an_action_uses_me: [{text: "..."}]
+"""
+STORIES = """version: "3.1"
+stories:
+  - story: hello
+    steps:
+      - intent: greet
+      - action: utter_greet
+      - intent: {intent}
+      - action: utter_goodbye
+"""
+
+
+@pytest.fixture
+def bot(tmp_path, monkeypatch):
+    """The smallest valid bot; its one validation warning is a response no story uses."""
+    (tmp_path / "data/stories").mkdir(parents=True)
+    (tmp_path / "domain.yml").write_text(DOMAIN)
+    (tmp_path / "config.yml").write_text(
+        "language: en\npipeline:\n  - name: WhitespaceTokenizer\npolicies:\n  - name: RulePolicy\n"
+    )
+    (tmp_path / "data/nlu.yml").write_text(
+        nlu_yaml({"greet": ["hi", "hello"], "goodbye": ["bye", "see you"]})
+    )
+    (tmp_path / "data/stories/hello.yml").write_text(STORIES.format(intent="goodbye"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def validate(bot: Path, fail_on_warnings: bool = False) -> int:
+    from scripts import train
+
+    params = {"validate": {"fail_on_warnings": fail_on_warnings}, "train": {}}
+    (bot / "params.yaml").write_text(yaml.safe_dump(params))
+    return train.main(["--validate-only"])
+
+
+def test_validation_warnings_do_not_stop_the_pipeline_unless_params_say_so(bot, capsys):
+    assert validate(bot) == 0
+    out = capsys.readouterr().out
+    assert "utter_only_an_action_uses_me" in out and "validation: no errors, 1 warnings" in out
+
+    assert validate(bot, fail_on_warnings=True) == 1
+    assert "1 validation warnings and params.yaml sets validate.fail_on_warnings" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_story_with_an_intent_the_domain_lacks_stops_with_rasa_s_message(bot, capsys):
+    (bot / "data/stories/hello.yml").write_text(STORIES.format(intent="good_bye"))
+
+    assert validate(bot) == 1
+
+    err = capsys.readouterr().err
+    assert "ERROR: the training data is not valid:" in err
+    assert (
+        "The intent 'good_bye' is used in your stories, but it is not listed in the domain" in err
+    )
+
+
+def test_training_reads_rules_and_stories_anywhere_under_data_but_never_nlu(bot):
+    from scripts import train
+
+    (bot / "data/rules").mkdir()
+    (bot / "data/rules/r.yaml").write_text(
+        'version: "3.1"\nrules:\n  - rule: r\n    steps:\n      - intent: greet\n'
+        "      - action: utter_greet\n"
+    )
+    assert train.core_files() == ["data/rules/r.yaml", "data/stories/hello.yml"]
+
+    (bot / "data/mixed.yml").write_text(
+        nlu_yaml({"greet": ["hey"]}) + STORIES.format(intent="goodbye").split("\n", 1)[1]
+    )
+    with pytest.raises(SystemExit, match="data/mixed.yml holds NLU examples and stories"):
+        train.core_files()
