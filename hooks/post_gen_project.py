@@ -144,11 +144,12 @@ def init_dvc(root, remote_url):
 def template_files(root, repo_dir):
     """The files this bake wrote: the template's files that are still here, and the hook's own.
     cruft renders into a fresh temporary folder without telling where the template is; there
-    every file not ignored by the project's own .gitignore files is the template's."""
+    every file not ignored by the project's own .gitignore files is the template's (DVC has
+    staged its own files already, hence --cached)."""
     template = Path(repo_dir or "", TEMPLATE_FOLDER)
     if not repo_dir or not template.is_dir():
-        listed = run([*GIT, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore"],
-                     root, "git ls-files")
+        listed = run([*GIT, "ls-files", "-z", "--cached", "--others",
+                      "--exclude-per-directory=.gitignore"], root, "git ls-files")
         return sorted(filter(None, listed.split("\0")))
     written = [str(p.relative_to(template)) for p in template.rglob("*") if p.is_file()]
     return sorted(rel for rel in {*written, *HOOK_FILES} if (root / rel).is_file())
