@@ -99,21 +99,15 @@ def rendered(tmp_path_factory):
             output_dir=str(root / name),
             extra_context={**combo, "ci_provider": "github"},
         )
-        files[name] = shutil.copy(
-            f"{project}/.github/workflows/cml.yml", root / f"{name}.yml"
-        )
-        shutil.copy(
-            f"{project}/.github/dependabot.yml", root / f"{name}-dependabot.yml"
-        )
+        files[name] = shutil.copy(f"{project}/.github/workflows/cml.yml", root / f"{name}.yml")
+        shutil.copy(f"{project}/.github/dependabot.yml", root / f"{name}-dependabot.yml")
         shutil.rmtree(root / name)
     return {name: Path(path) for name, path in files.items()}
 
 
 def tool(name):
     path = shutil.which(name)
-    assert path, (
-        f"{name} not found on PATH: `make install` puts it in .venv (requirements-dev.txt)"
-    )
+    assert path, f"{name} not found on PATH: `make install` puts it in .venv (requirements-dev.txt)"
     return path
 
 
@@ -166,9 +160,7 @@ def test_dependabot_config_matches_its_schema_and_updates_the_actions(rendered):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     [update] = yaml.safe_load(configs[0].read_text())["updates"]
-    assert (
-        update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
-    )
+    assert update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
 
 
 def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered):
@@ -257,9 +249,7 @@ def test_workflow_is_hardened(rendered, combo):
     uses = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
     assert uses
     for path, ref, comment in uses:
-        action = "/".join(
-            path.split("/")[:2]
-        )  # actions/cache/restore is in actions/cache
+        action = "/".join(path.split("/")[:2])  # actions/cache/restore is in actions/cache
         assert action in PINNED, f"{action} is not in pinned-actions.md"
         commit, tag = PINNED[action]
         assert (ref, comment.strip()) == (commit, f"# {tag}"), action
@@ -271,17 +261,14 @@ def test_workflow_is_hardened(rendered, combo):
     for step in all_steps(workflow):
         if step.get("uses", "").startswith("actions/checkout@"):
             assert step["with"] == {"fetch-depth": 0, "persist-credentials": False}
-        assert "${{" not in step.get("run", ""), (
-            f"expression inside run: {step.get('name')}"
-        )
+        assert "${{" not in step.get("run", ""), f"expression inside run: {step.get('name')}"
         for value in list((step.get("env") or {}).values()) + list(
             (step.get("with") or {}).values()
         ):
             for expression in EXPRESSION.findall(str(value)):
                 names = re.findall(r"[A-Za-z_][\w.\-]*", expression.split("||")[0])
                 assert all(
-                    n.startswith(TRUSTED_EXPRESSION_NAMES) or n == "github.token"
-                    for n in names
+                    n.startswith(TRUSTED_EXPRESSION_NAMES) or n == "github.token" for n in names
                 ), f"untrusted or unexpected expression in env/with: {expression}"
     for scope in [workflow, *workflow["jobs"].values()]:
         assert not secrets_in(scope.get("env")), (
@@ -304,15 +291,11 @@ def test_secrets_are_exactly_those_of_the_chosen_remote_and_runner(rendered, com
                 assert "cml runner launch" in step["run"]
             else:
                 assert secrets_in(step["env"]) <= REMOTE_SECRETS[combo["dvc_remote"]]
-                assert (
-                    ".venv-dvc/bin/dvc " in step["run"] or step["id"] == "credentials"
-                )
+                assert ".venv-dvc/bin/dvc " in step["run"] or step["id"] == "credentials"
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
-def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(
-    rendered, combo
-):
+def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     runs = [s.get("run", s.get("uses", "")).strip() for s in steps(workflow)]
     order = [
@@ -345,15 +328,11 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(
         # Without the remote's secrets (forks, Dependabot) nothing is pulled and the report says why.
         assert repro["env"]["PULL"] == "${{ steps.credentials.outputs.pull }}"
         assert (
-            "dvc repro --pull" in repro["run"]
-            and "\n  .venv-dvc/bin/dvc repro\n" in repro["run"]
+            "dvc repro --pull" in repro["run"] and "\n  .venv-dvc/bin/dvc repro\n" in repro["run"]
         )
         credentials = find_step(workflow, "credentials")
         assert credentials["id"] == "credentials"
-        assert (
-            '>> "$REPORT_NOTES"' in credentials["run"]
-            and "exit 0" in credentials["run"]
-        )
+        assert '>> "$REPORT_NOTES"' in credentials["run"] and "exit 0" in credentials["run"]
 
     comment = find_step(workflow, "Post the report")
     call = cml_recorder.parse(shlex.split(comment["run"])[1:])
@@ -361,9 +340,7 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(
     assert call["options"]["watermark-title"] == "Model report"
     publish = combo["cml_publish_images"] == "yes"
     assert call["options"]["publish"] is publish
-    assert call["positionals"] == (
-        ["report.md"] if publish else ["report/without-images.md"]
-    )
+    assert call["positionals"] == (["report.md"] if publish else ["report/without-images.md"])
     assert comment["env"] == {"REPO_TOKEN": "${{ github.token }}"}
 
 
@@ -371,10 +348,7 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(
 def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     [upload] = [s for s in steps(workflow) if "upload-artifact" in s.get("uses", "")]
-    assert (
-        upload["uses"]
-        == "actions/upload-artifact@" + PINNED["actions/upload-artifact"][0]
-    )
+    assert upload["uses"] == "actions/upload-artifact@" + PINNED["actions/upload-artifact"][0]
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "model-report"
     assert upload["with"]["path"].split() == ["report.md", "report/"]
@@ -385,9 +359,7 @@ def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
 
 
 @pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
-def test_rasa_cache_is_restored_before_training_and_saved_under_this_commit(
-    rendered, combo
-):
+def test_rasa_cache_is_restored_before_training_and_saved_under_this_commit(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     restore = next(s for s in steps(workflow) if "cache/restore" in s.get("uses", ""))
     save = next(s for s in steps(workflow) if "cache/save" in s.get("uses", ""))
@@ -400,9 +372,7 @@ def test_rasa_cache_is_restored_before_training_and_saved_under_this_commit(
 
 
 def test_superseded_runs_are_cancelled_on_pull_requests_only(rendered):
-    concurrency = yaml.safe_load(rendered["local-github-hosted-no"].read_text())[
-        "concurrency"
-    ]
+    concurrency = yaml.safe_load(rendered["local-github-hosted-no"].read_text())["concurrency"]
 
     def evaluate(value, event_name, ref, run_id):
         contexts = {
@@ -426,9 +396,7 @@ def test_superseded_runs_are_cancelled_on_pull_requests_only(rendered):
         [False],
     ]
     groups = {run: evaluate(concurrency["group"], *run) for run in pr + main}
-    assert groups[pr[0]] == groups[pr[1]], (
-        "a new push to a pull request replaces its run"
-    )
+    assert groups[pr[0]] == groups[pr[1]], "a new push to a pull request replaces its run"
     assert groups[main[0]] != groups[main[1]], "two pushes to main both run to the end"
 
 
@@ -450,9 +418,7 @@ def test_runner_choice(rendered, combo):
     assert launch["outputs"]["runs-on"] == "${{ steps.launch.outputs.runs-on }}"
     script = launch["steps"][-1]["run"]
     assert f"--cloud={runner} " in script and f"--labels=cml-{runner}\n" in script
-    assert (
-        f'echo "runs-on=cml-{runner}"' in script and "runs-on=ubuntu-latest" in script
-    )
+    assert f'echo "runs-on=cml-{runner}"' in script and "runs-on=ubuntu-latest" in script
 
 
 def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered):
@@ -497,8 +463,6 @@ def test_expression_evaluator_follows_githubs_rules():
     assert evaluate("vars.GPU || 'nogpu'") == "nogpu"
     assert evaluate("vars.SPOT || 'false'") == "true"
     assert evaluate("vars.MISSING") is None
-    assert (
-        evaluate("github.event_name == 'push'") is True
-    )  # case-insensitive, like GitHub
+    assert evaluate("github.event_name == 'push'") is True  # case-insensitive, like GitHub
     assert evaluate("!(github.event_name == 'push') && true") is False
     assert evaluate("format('origin/{0}', 'main')") == "origin/main"
