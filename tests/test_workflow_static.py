@@ -163,7 +163,11 @@ def test_dependabot_config_matches_its_schema_and_updates_the_actions(rendered):
     assert update["package-ecosystem"] == "github-actions" and update["directory"] == "/"
 
 
-def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered):
+def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered, tmp_path):
+    dependabot = tmp_path / "dependabot.yml"  # zizmor knows the file by its name
+    shutil.copy(
+        next(iter(rendered.values())).parent / "local-github-hosted-no-dependabot.yml", dependabot
+    )
     result = subprocess.run(
         [
             tool("zizmor"),
@@ -172,6 +176,7 @@ def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered):
             "--persona=auditor",
             "--format=json",
             *map(str, rendered.values()),
+            str(dependabot),
         ],
         capture_output=True,
         text=True,
