@@ -784,3 +784,44 @@ def test_publish_path_posts_the_report_with_its_images(github, rendered):  # noq
         "report/intent_f1.png",
     ]
     assert call["markdown"] == (job.workspace / "report.md").read_text()
+
+
+# --- Rasa's component cache across runs -------------------------------------------------------
+
+
+def add_story(project):
+    """A stories-only change: one more story made of intents and actions the bot already has."""
+    stories = yaml.safe_load((project / "data/stories.yml").read_text())
+    first = stories["stories"][0]
+    stories["stories"].append({**first, "story": f"{first['story']} (once more)"})
+    (project / "data/stories.yml").write_text(yaml.safe_dump(stories, sort_keys=False))
+
+
+@pytest.mark.e2e
+def test_stories_only_pr_restores_diet_from_main_s_cache(github, improving_pr):
+    """main trains (a new seed) and saves .rasa/cache in main's scope; a pull request that only
+    adds a story restores it: DIET comes from the cache, only the dialogue policies train."""
+    git(github.origin, "checkout", "--quiet", "main")
+    params = (github.origin / "params.yaml").read_text()
+    (github.origin / "params.yaml").write_text(
+        re.sub(r"random_seed: \d+", "random_seed: 7", params)
+    )
+    git(github.origin, "commit", "--quiet", "-am", "Another seed")
+    sha = git(github.origin, "rev-parse", "main")
+    on_main = github.run("push-main-seed", Event("push", "refs/heads/main", sha), "main")
+    trained = on_main.step("Run the pipeline")
+    assert trained.outcome == "success", failures(on_main)
+    assert "Starting to train component 'DIETClassifier'" in trained.output
+    assert "(refs/heads/main)" in on_main.step("Save Rasa").output
+
+    job = open_pr(github, 5, "one-more-story", add_story, "One more story", "pr-stories")
+    assert "(refs/heads/main)" in job.step("Restore Rasa").output
+    pipeline = job.step("Run the pipeline")
+    assert pipeline.outcome == "success", failures(job)
+    assert "Restored component 'DIETClassifier' from cache." in pipeline.output
+    assert "Starting to train component 'DIETClassifier'" not in pipeline.output
+    assert "Starting to train component 'TEDPolicy'" in pipeline.output
+    print(
+        f"\ntrain from an empty cache (main): {trained.seconds:.0f}s; stories-only pull request "
+        f"with main's cache: {pipeline.seconds:.0f}s"
+    )
