@@ -290,12 +290,23 @@ def github_context(event: Event, workspace: Path, workflow: dict, token: str) ->
 SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+# A runner reaches the internet directly; this machine may need a proxy and its CA bundle.
+NETWORK_SETTING = re.compile(r"(?i)proxy|_CA_|CA_BUNDLE|CAINFO|^SSL_CERT_|^PIP_CERT$")
+
+
+def network_env() -> dict:
+    """The machine's proxy and CA settings: what lets a step reach PyPI as a runner would."""
+    return {key: value for key, value in os.environ.items() if NETWORK_SETTING.search(key)}
+
+
 def minimal_env(temp: Path) -> dict:
     """What a fresh runner's shell has before the workflow adds anything: no tools venv on PATH,
-    no telemetry switches, no git identity, a HOME of its own."""
+    no telemetry switches, no git identity, a HOME of its own (plus this machine's network
+    settings)."""
     home = temp / "home"
     home.mkdir(parents=True, exist_ok=True)
-    return {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8", "USER": "runner"}
+    system = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8", "USER": "runner"}
+    return {**network_env(), **system}
 
 
 def default_env(github: dict, temp: Path) -> dict:
