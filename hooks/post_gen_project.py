@@ -25,7 +25,9 @@ DVC_EXTRA = {"local": "base", "none": "base", "s3": "s3", "gs": "gs", "azure": "
 # Option -> {choice: files that exist only for that choice}. Files of every other choice are
 # removed, then their folders if nothing else is left in them (a user's own workflow stays).
 OWNED_PATHS = {
-    "ci_provider": {"github": [".github/workflows/cml.yml", ".github/workflows/image.yml"]},
+    "ci_provider": {
+        "github": [".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"]
+    },
     "dvc_remote": {
         choice: [f"requirements/dvc-{extra}.txt"] for choice, extra in DVC_EXTRA.items()
     },

@@ -16,7 +16,7 @@ DEFAULTS = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
 }
 DVC_LOCKS = {f"requirements/dvc-{extra}.txt" for extra in ("base", "s3", "gs", "azure", "ssh")}
-WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml"}
+WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"}
 
 
 @pytest.mark.parametrize(
