@@ -25,7 +25,9 @@ DVC_EXTRA = {"local": "base", "none": "base", "s3": "s3", "gs": "gs", "azure": "
 # Option -> {choice: files that exist only for that choice}. Files of every other choice are
 # removed, then their folders if nothing else is left in them (a user's own workflow stays).
 OWNED_PATHS = {
-    "ci_provider": {"github": [".github/workflows/cml.yml", ".github/workflows/image.yml"]},
+    "ci_provider": {
+        "github": [".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"]
+    },
     "dvc_remote": {
         choice: [f"requirements/dvc-{extra}.txt"] for choice, extra in DVC_EXTRA.items()
     },
@@ -144,11 +146,12 @@ def init_dvc(root, remote_url):
 def template_files(root, repo_dir):
     """The files this bake wrote: the template's files that are still here, and the hook's own.
     cruft renders into a fresh temporary folder without telling where the template is; there
-    every file not ignored by the project's own .gitignore files is the template's."""
+    every file not ignored by the project's own .gitignore files is the template's (DVC has
+    staged its own files already, hence --cached)."""
     template = Path(repo_dir or "", TEMPLATE_FOLDER)
     if not repo_dir or not template.is_dir():
-        listed = run([*GIT, "ls-files", "-z", "--others", "--exclude-per-directory=.gitignore"],
-                     root, "git ls-files")
+        listed = run([*GIT, "ls-files", "-z", "--cached", "--others",
+                      "--exclude-per-directory=.gitignore"], root, "git ls-files")
         return sorted(filter(None, listed.split("\0")))
     written = [str(p.relative_to(template)) for p in template.rglob("*") if p.is_file()]
     return sorted(rel for rel in {*written, *HOOK_FILES} if (root / rel).is_file())

@@ -10,6 +10,7 @@ lists every command and option, read from CML's source (bin/cml/**/*.js).
 
 import json
 import os
+import re
 import shlex
 import stat
 import sys
@@ -110,11 +111,26 @@ def check_environment(call: dict, env) -> None:
             raise Refused(f"ENOENT: no such file or directory, open '{call['positionals'][0]}'")
         if call["options"].get("publish-native") and env.get("GITHUB_ACTIONS") == "true":
             raise Refused("--publish-native is not available on GitHub")
+        if call["options"].get("publish", True):
+            check_images(Path(call["positionals"][0]))
     if call["command"] == "runner launch" and call["options"].get("cloud"):
         sets = CLOUD_CREDENTIALS.get(call["options"]["cloud"], [()])
         if not any(all(env.get(name) for name in names) for names in sets):
             wanted = " or ".join("+".join(names) for names in sets)
             raise Refused(f"no credentials for {call['options']['cloud']}: set {wanted}")
+
+
+def local_images(markdown: Path) -> list[str]:
+    """The local images a report embeds: what `--publish` (CML's default) uploads."""
+    links = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", markdown.read_text())
+    return [link for link in links if "://" not in link]
+
+
+def check_images(markdown: Path) -> None:
+    """CML reads every local image to upload it, relative to the report: a missing one fails."""
+    for link in local_images(markdown):
+        if not (markdown.parent / link).is_file():
+            raise Refused(f"ENOENT: no such file or directory, open '{link}'")
 
 
 def main(argv=None, env=None) -> int:
@@ -134,6 +150,8 @@ def main(argv=None, env=None) -> int:
     )
     if call["command"] in ("comment create", "comment update"):
         call["markdown"] = Path(call["positionals"][0]).read_text()
+        if call["options"].get("publish", True):
+            call["published"] = local_images(Path(call["positionals"][0]))
     with open(env["CML_RECORDER_LOG"], "a") as log:
         log.write(json.dumps(call) + "\n")
     print(f"recorded: cml {shlex.join(argv)}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from markdown_it import MarkdownIt
 
 from cli import cookiecutter, first_error, tree
 from conftest import TEMPLATE, git
@@ -50,6 +51,16 @@ LANDS_AS_DATA = [
         },
         "x-bot-a-1-2-tag",
     ),
+    (
+        "markdown-blocks-and-inlines",
+        {
+            "project_name": "Bot ~~old~~ _new_ #",
+            "description": "1. first | col | &copy; ![img](x.png) [ref]: http://x",
+        },
+        "bot-old-new",
+    ),
+    ("markdown-rule", {"project_name": "Rule bot", "description": "***"}, "rule-bot"),
+    ("markdown-list", {"project_name": "+ plus", "description": "- item & more"}, "plus"),
     ("scripts", {"project_name": "ボット 机器人 بوت", "project_slug": "multilingual-bot"}, None),
     # a slug is at most 64 characters: a long name needs its own slug
     (
@@ -114,6 +125,18 @@ REFUSED = [
 
 
 PARSED = {".yml", ".yaml", ".toml", ".json", ".py"}
+# CommonMark plus the GitHub extensions that add markup (tables, strikethrough).
+MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+
+
+def rendered_blocks(text):
+    """[(block, text a reader sees)] of a Markdown document: markup gone, escapes resolved."""
+    tokens = MARKDOWN.parse(text)
+    return [
+        (opening.type, "".join(c.content for c in inline.children if c.type in ("text", "code_inline")))
+        for opening, inline in zip(tokens, tokens[1:])
+        if inline.type == "inline"
+    ]
 
 
 def args(answers):
@@ -155,9 +178,11 @@ def test_hostile_text_lands_as_data(tmp_path, answers, slug):
 
     name = answers["project_name"]
     readme = (project / "README.md").read_text(encoding="utf-8")
-    assert readme.startswith(f"# {name}\n")
+    assert readme.startswith("# ")
+    blocks = rendered_blocks(readme)
+    assert blocks[0] == ("heading_open", name)
     if "description" in answers:
-        assert f"\n{answers['description']}\n" in readme
+        assert blocks[1] == ("paragraph_open", answers["description"])
     actions = ast.parse((project / "actions/actions.py").read_text(encoding="utf-8"))
     assert name in ast.get_docstring(actions)
     assert (project / "Makefile").read_text(encoding="utf-8").startswith(f"# {name}: ")

@@ -16,7 +16,7 @@ DEFAULTS = {
     for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
 }
 DVC_LOCKS = {f"requirements/dvc-{extra}.txt" for extra in ("base", "s3", "gs", "azure", "ssh")}
-WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml"}
+WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"}
 
 
 @pytest.mark.parametrize(
@@ -89,3 +89,13 @@ def test_running_the_hook_again_changes_nothing(cookies):
     assert git(project, "rev-parse", "HEAD") == head
     assert (project / ".dvc/config").read_text() == config
     assert git(project, "status", "--porcelain") == ""
+
+
+def test_template_files_without_the_template_folder(tmp_path):
+    """cruft's fresh folder: every file git would take, including what DVC staged itself."""
+    git(tmp_path, "init", "--quiet")
+    for name, text in {".gitignore": "secret\n", "a.txt": "a", "secret": "s", "b.txt": "b"}.items():
+        (tmp_path / name).write_text(text)
+    git(tmp_path, "add", "b.txt")
+    (tmp_path / "b.txt").write_text("b, changed after staging")
+    assert post_gen.template_files(tmp_path, None) == [".gitignore", "a.txt", "b.txt"]

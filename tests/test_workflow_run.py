@@ -14,6 +14,7 @@ The end-to-end scenario shares the session's trained default bot (100 epochs) as
      earlier model from the DVC remote instead of training, comments once, passes the gate.
 """
 
+import json
 import re
 import shutil
 import time
@@ -25,7 +26,7 @@ import yaml
 import cml_recorder
 from conftest import git, run
 from test_workflow_static import rendered  # noqa: F401  (session fixture: every rendered workflow)
-from workflow_runner import Event, run_job
+from workflow_runner import Event, concurrency_outcome, minimal_env, run_job
 
 REPOSITORY = "acme/support-bot"
 CLOUD_SECRETS = {
@@ -39,6 +40,8 @@ CLOUD_SECRETS = {
     },
 }
 WATERMARK = "Model report"
+CML_VERSION = "0.20.6"
+FORK = "someone/support-bot"
 
 
 def pull_request_event(number, branch, sha, head_repo=REPOSITORY):
@@ -55,8 +58,70 @@ def pull_request_event(number, branch, sha, head_repo=REPOSITORY):
     )
 
 
-def local_actions(workspace, bin_dir, log):
-    """What each pinned action does on GitHub, done here (or checked to be done already)."""
+def python_310_bin() -> Path:
+    """The folder of a Python 3.10 interpreter: what setup-python puts on PATH."""
+    found = sorted(Path.home().glob(".pyenv/versions/3.10*/bin/python3.10"))
+    path = found[-1] if found else shutil.which("python3.10")
+    assert path, "Python 3.10 is needed (pyenv install 3.10)"
+    return Path(path).parent
+
+
+class CacheService:
+    """GitHub's Actions cache for one repository: entries live in the scope of the ref that saved
+    them. A run restores from its own ref, then its pull request's base branch, then main; a
+    key that exists in the run's scope is not saved again."""
+
+    def __init__(self, root: Path):
+        self.root, self.entries = root, []  # (scope, key, folder), oldest first
+
+    def scopes(self, env) -> list[str]:
+        scopes = [env["GITHUB_REF"]]
+        if env.get("GITHUB_BASE_REF"):
+            scopes.append(f"refs/heads/{env['GITHUB_BASE_REF']}")
+        return list(dict.fromkeys([*scopes, "refs/heads/main"]))
+
+    def find(self, scope, key, prefixes):
+        in_scope = [e for e in reversed(self.entries) if e[0] == scope]
+        exact = [e for e in in_scope if e[1] == key]
+        if exact:
+            return exact[0]
+        for prefix in prefixes:
+            partial = [e for e in in_scope if e[1].startswith(prefix)]
+            if partial:
+                return partial[0]
+        return None
+
+    def restore(self, workspace, step, env) -> str:
+        inputs = step["with"]
+        prefixes = [p for p in inputs.get("restore-keys", "").splitlines() if p.strip()]
+        for scope in self.scopes(env):
+            entry = self.find(scope, inputs["key"], prefixes)
+            if entry:
+                target = workspace / inputs["path"]
+                shutil.copytree(entry[2], target, dirs_exist_ok=True)
+                return f"Cache restored from key: {entry[1]} ({entry[0]})"
+        return f"Cache not found for input keys: {inputs['key']}"
+
+    def save(self, workspace, step, env) -> str:
+        inputs, scope = step["with"], env["GITHUB_REF"]
+        if any(e[:2] == (scope, inputs["key"]) for e in self.entries):
+            return f"Cache already exists for key {inputs['key']}: not saved again"
+        source = workspace / inputs["path"]
+        if not source.is_dir():
+            return "Path Validation Error: path does not exist, no cache saved"
+        folder = self.root / f"{len(self.entries)}"
+        shutil.copytree(source, folder)
+        self.entries.append((scope, inputs["key"], folder))
+        return f"Cache saved with key: {inputs['key']} ({scope})"
+
+
+def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
+    """What each pinned action does on GitHub, done here (or checked to be done already).
+    Like the real actions, they add to PATH and the environment through GITHUB_PATH/GITHUB_ENV."""
+
+    def add_path(env, folder):
+        with open(env["GITHUB_PATH"], "a") as path_file:
+            path_file.write(f"{folder}\n")
 
     def checkout(step, env):
         assert step["with"] == {"fetch-depth": 0, "persist-credentials": False}
@@ -66,32 +131,69 @@ def local_actions(workspace, bin_dir, log):
 
     def setup_python(step, env):
         assert str(step["with"]["python-version"]) == "3.10"
+        add_path(env, python_310_bin())
 
     def setup_uv(step, env):
-        assert shutil.which("uv", path=env["PATH"]), "uv must be on PATH (setup-uv)"
+        assert step["with"]["enable-cache"] is True
+        folder = bin_dir / "uv"
+        folder.mkdir(parents=True, exist_ok=True)
+        if not (folder / "uv").exists():
+            (folder / "uv").symlink_to(shutil.which("uv"))
+        add_path(env, folder)
+        # enable-cache restores uv's cache: this machine's, so installs need no downloads.
+        uv_cache = run(["uv", "cache", "dir"], workspace).stdout.strip()
+        with open(env["GITHUB_ENV"], "a") as env_file:
+            env_file.write(f"UV_CACHE_DIR={uv_cache}\n")
 
     def setup_cml(step, env):
-        cml_recorder.install(bin_dir, log)
-        return [bin_dir]
+        assert step["with"] == {"version": CML_VERSION, "vega": False}
+        cml_recorder.install(bin_dir / "cml", log)
+        add_path(env, bin_dir / "cml")
+
+    def cache_restore(step, env):
+        assert cache is not None, "this run has no cache service"
+        return cache.restore(workspace, step, env)
+
+    def cache_save(step, env):
+        assert cache is not None, "this run has no cache service"
+        return cache.save(workspace, step, env)
+
+    def upload_artifact(step, env):
+        inputs = step["with"]
+        assert 1 <= int(inputs["retention-days"]) <= 90
+        target = artifacts / inputs["name"]
+        found = [workspace / p for p in inputs["path"].split() if (workspace / p).exists()]
+        assert found or inputs.get("if-no-files-found") != "error", "no files to upload"
+        for path in found:
+            copy = target / path.relative_to(workspace)
+            if path.is_dir():
+                shutil.copytree(path, copy, dirs_exist_ok=True)
+            else:
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, copy)
+        return f"uploaded {len(found)} paths as {inputs['name']}"
 
     return {
         "actions/checkout": checkout,
         "actions/setup-python": setup_python,
         "astral-sh/setup-uv": setup_uv,
         "iterative/setup-cml": setup_cml,
+        "actions/cache/restore": cache_restore,
+        "actions/cache/save": cache_save,
+        "actions/upload-artifact": upload_artifact,
     }
 
 
 # --- the launch-runner job, for every cloud (fast: only the recorder runs) -------------------
 
 
-def launch_runner(workflow, tmp_path, log, secrets, variables=None):
+def launch_runner(workflow, tmp_path, log, secrets, variables=None, head_repo=REPOSITORY):
     """Run the `launch-runner` job of a pull request with the given secrets and variables."""
     return run_job(
         workflow,
         "launch-runner",
         tmp_path / "work",
-        pull_request_event(1, "feature", "0" * 40),
+        pull_request_event(1, "feature", "0" * 40, head_repo=head_repo),
         tmp_path / "runner",
         local_actions(tmp_path, tmp_path / "bin", log),
         secrets=secrets,
@@ -115,7 +217,8 @@ def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path,
     options = call["options"]
     assert call["command"] == "runner launch"
     assert options["cloud"] == cloud
-    assert options["labels"] == workflow["jobs"]["train-report-gate"]["runs-on"][1]
+    assert options["labels"] == f"cml-{cloud}" == job.outputs["runs-on"]
+    assert job.outputs["note"] == ""
     assert options["single"] is True and options["idle-timeout"] == "10min"
     assert options["repo"] == f"https://github.com/{REPOSITORY}"
     assert options["cloud-region"] == "us-west"
@@ -132,6 +235,94 @@ def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):  # n
     job = launch_runner(workflow, tmp_path, tmp_path / "cml.jsonl", {"REPO_TOKEN": "ghp_test"})
     assert not job.succeeded
     assert "no credentials for aws" in job.steps[-1].output
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
+def test_fork_pr_trains_on_a_github_hosted_runner_instead_of_failing(rendered, tmp_path, cloud):  # noqa: F811
+    """A fork's run gets no secrets: no launch, the train job goes to ubuntu-latest, and says why."""
+    workflow = yaml.safe_load(rendered[f"s3-{cloud}-no"].read_text())
+    log = tmp_path / "cml.jsonl"
+    job = launch_runner(workflow, tmp_path, log, secrets={}, head_repo=FORK)
+    assert job.succeeded, [(s.name, s.output) for s in job.steps]
+    assert cml_recorder.calls(log) == []
+    assert job.outputs["runs-on"] == "ubuntu-latest"
+    assert (
+        "no `REPO_TOKEN`" in job.outputs["note"] and "GitHub-hosted runner" in job.outputs["note"]
+    )
+    assert job.outputs["note"] in job.summary
+    train = run_job(
+        workflow,
+        "train-report-gate",
+        tmp_path / "work",
+        pull_request_event(1, "feature", "0" * 40, head_repo=FORK),
+        tmp_path / "train-runner",
+        {},
+        needs={"launch-runner": {"result": "success", "outputs": job.outputs}},
+        stop_before="Check out",
+    )
+    assert train.runs_on == "ubuntu-latest"
+
+
+def test_runs_on_main_are_never_cancelled_and_superseded_pr_runs_are(rendered):  # noqa: F811
+    for workflow in (yaml.safe_load(path.read_text()) for path in rendered.values()):
+        pushes = [
+            (Event("push", "refs/heads/main", sha), run)
+            for sha, run in [("a", "1"), ("b", "2"), ("c", "3")]
+        ]
+        assert concurrency_outcome(workflow, pushes) == ["completed"] * 3
+        pr = [(pull_request_event(4, "feature", sha), run) for sha, run in [("a", "5"), ("b", "6")]]
+        assert concurrency_outcome(workflow, pr) == ["cancelled", "completed"]
+        mixed = [pushes[0], pr[0], pushes[1]]
+        assert concurrency_outcome(workflow, mixed) == ["completed"] * 3
+
+
+def test_concurrency_replay_follows_githubs_rules():
+    """One fixed group without cancel-in-progress: the second run waits, the third replaces it."""
+    workflow = {"name": "w", "concurrency": {"group": "one", "cancel-in-progress": False}}
+    runs = [(Event("push", "refs/heads/main", str(n)), str(n)) for n in range(3)]
+    assert concurrency_outcome(workflow, runs) == ["completed", "cancelled", "completed"]
+    workflow["concurrency"]["cancel-in-progress"] = True
+    assert concurrency_outcome(workflow, runs) == ["cancelled", "cancelled", "completed"]
+
+
+def test_each_step_gets_a_runners_environment_not_the_test_process(tmp_path):
+    """Nothing of the test process leaks into a step: PATH, telemetry switches, HOME."""
+    workflow = {
+        "jobs": {
+            "j": {
+                "runs-on": "ubuntu-latest",
+                "steps": [{"run": "env > env.txt"}, {"uses": "acme/tool@v1"}],
+            }
+        },
+    }
+
+    def tool(step, env):
+        with open(env["GITHUB_PATH"], "a") as path_file:
+            path_file.write("/opt/acme\n")
+
+    job = run_job(
+        workflow,
+        "j",
+        tmp_path / "work",
+        Event("push", "refs/heads/main", "0" * 40),
+        tmp_path / "runner",
+        {"acme/tool": tool},
+    )
+    assert job.succeeded
+    seen = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "work/env.txt").read_text().splitlines()
+        if "=" in line
+    )
+    assert seen["PATH"] == minimal_env(tmp_path / "runner")["PATH"]
+    assert seen["HOME"] == str(tmp_path / "runner/home")
+    for leaked in (
+        "DVC_NO_ANALYTICS",
+        "RASA_TELEMETRY_ENABLED",
+        "ITERATIVE_DO_NOT_TRACK",
+        "VIRTUAL_ENV",
+    ):
+        assert leaked not in seen, leaked
 
 
 @pytest.mark.parametrize(
@@ -167,41 +358,87 @@ def test_recorder_accepts_and_records_a_valid_comment(tmp_path, monkeypatch):
     assert cml_recorder.main(argv, {"CML_RECORDER_LOG": env["CML_RECORDER_LOG"]}) == 1  # no token
 
 
+def test_recorder_refuses_to_publish_a_report_whose_image_is_missing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.md").write_text("![matrix](report/matrix.png)\n")
+    env = {"REPO_TOKEN": "t", "CML_RECORDER_LOG": str(tmp_path / "log")}
+    assert cml_recorder.main(["comment", "update", "--publish", "r.md"], env) == 1
+    assert cml_recorder.main(["comment", "update", "--publish=false", "r.md"], env) == 0
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report/matrix.png").write_bytes(b"\x89PNG")
+    assert cml_recorder.main(["comment", "update", "--publish", "r.md"], env) == 0
+    assert cml_recorder.calls(tmp_path / "log")[-1]["published"] == ["report/matrix.png"]
+
+
 # --- end to end: the train-report-gate job on a real bot --------------------------------------
 
 
 class GitHub:
     """`origin` plays the GitHub repository; each run checks out a fresh clone beside it, so the
-    bot's local DVC remote (../rasa-assistant-dvc-storage) is the same folder for all of them."""
+    bot's local DVC remote (../rasa-assistant-dvc-storage) is the same folder for all of them.
+    One cache service serves every run, as GitHub's serves a repository's workflow runs."""
 
     def __init__(self, root, origin):
         self.root, self.origin = root, origin
         self.workflow = yaml.safe_load((origin / ".github/workflows/cml.yml").read_text())
-        self.runs = {}
+        self.cache = CacheService(root / "actions-cache")
 
-    def run(self, name, event, branch):
+    def run(self, name, event, branch, workflow=None, prepare=None, **options):
+        """Run the train job for `event` on a fresh clone of `branch`; `prepare(workspace)` runs
+        after the checkout. Options go to run_job (secrets, needs, stop_before, start_at)."""
         workspace = self.root / name
         run(["git", "clone", "--quiet", str(self.origin), str(workspace)], self.root)
         git(workspace, "checkout", "--quiet", "--detach", f"origin/{branch}")
-        log = self.root / f"{name}-cml.jsonl"
+        if prepare:
+            prepare(workspace)
+        log, artifacts = self.root / f"{name}-cml.jsonl", self.root / f"{name}-artifacts"
         start = time.monotonic()
         job = run_job(
-            self.workflow,
+            workflow or self.workflow,
             "train-report-gate",
             workspace,
             event,
             self.root / f"{name}-runner",
-            local_actions(workspace, self.root / f"{name}-bin", log),
+            local_actions(workspace, self.root / f"{name}-bin", log, self.cache, artifacts),
+            **options,
         )
         job.seconds = time.monotonic() - start
-        job.workspace, job.calls = workspace, cml_recorder.calls(log)
+        job.workspace, job.calls, job.artifacts = workspace, cml_recorder.calls(log), artifacts
+        job.runner_temp = self.root / f"{name}-runner"
         timings = ", ".join(f"{s.name[:30]}: {s.seconds:.0f}s" for s in job.steps if s.seconds > 1)
         print(f"\n{name}: {job.seconds:.0f}s ({timings})")
         return job
 
 
+def failures(job):
+    return [(s.name, s.outcome, s.output[-3000:]) for s in job.steps if s.outcome == "failure"]
+
+
+def assert_pipeline_left_a_clean_workspace(job):
+    """A pipeline step is judged by what it left: the model, and nothing for DVC to rerun."""
+    assert job.step("Run the pipeline").outcome == "success", failures(job)
+    assert (job.workspace / "models/model.tar.gz").is_file()
+    status = run([".venv-dvc/bin/dvc", "status", "--json"], job.workspace).stdout.strip()
+    assert json.loads(status.splitlines()[-1] if status else "{}") == {}, status
+
+
+def assert_report_uploaded(job):
+    report = job.artifacts / "model-report"
+    assert (report / "report.md").read_text() == (job.workspace / "report.md").read_text()
+    assert (report / "report/without-images.md").is_file()
+    run_url = f"https://github.com/{REPOSITORY}/actions/runs/4242"
+    assert f"`model-report` artifact of [this run]({run_url})" in notes(job)
+
+
+def notes(job):
+    """The report's Notes section ('' without one)."""
+    text = (job.workspace / "report/without-images.md").read_text()
+    return text.split("## Notes\n", 1)[1].split("\n## ", 1)[0] if "## Notes\n" in text else ""
+
+
 def degrade(project):
-    """Keep half of each intent's examples and cut both policies' epochs to 5."""
+    """Keep half of each intent's examples, cut both policies' epochs to 5, and loosen the gate
+    in the same change (max_drop 1 would let any fall pass, were it read from this change)."""
     lines, kept, count = (project / "data/nlu.yml").read_text().splitlines(), [], 0
     for line in lines:
         if line.startswith("  - intent:"):
@@ -213,7 +450,8 @@ def degrade(project):
         kept.append(line)
     (project / "data/nlu.yml").write_text("\n".join(kept) + "\n")
     params = (project / "params.yaml").read_text()
-    (project / "params.yaml").write_text(re.sub(r"(?m)^    epochs: \d+$", "    epochs: 5", params))
+    params = re.sub(r"(?m)^    epochs: \d+$", "    epochs: 5", params)
+    (project / "params.yaml").write_text(re.sub(r"max_drop: [\d.]+", "max_drop: 1", params))
 
 
 @pytest.fixture(scope="module")
@@ -250,48 +488,55 @@ def test_push_to_main_first_run_pulls_reports_no_baseline_and_passes(github):
     sha = git(github.origin, "rev-parse", "main")
     job = github.run("push-main", Event("push", "refs/heads/main", sha), "main")
 
-    assert job.succeeded, [
-        (s.name, s.outcome, s.output[-2000:]) for s in job.steps if s.outcome == "failure"
-    ]
+    assert job.succeeded, failures(job)
     repro = job.step("Run the pipeline").output
     assert "Running stage 'train'" not in repro, "the model is in the DVC remote: pull, not train"
+    assert_pipeline_left_a_clean_workspace(job)
     assert job.step("Post the report").outcome == "skipped"
     assert job.step("Push the model").outcome == "success"
     assert job.calls == []
     report = (job.workspace / "report.md").read_text()
     assert "No baseline: `HEAD~1`" in report and "has no metrics yet (first run)" in report
     assert "| metrics/nlu.json | weighted_f1 |" in report
-    assert (
-        "Quality gate passed: HEAD~1 has no metrics yet (first run)."
-        in job.step("Quality gate").output
-    )
+    gate = job.step("Quality gate").output
+    assert "ok   dvc.lock matches this commit's inputs" in gate
+    assert "Quality gate passed: HEAD~1 has no metrics yet (first run)." in gate
     assert "## Metrics" in job.summary
+    assert_report_uploaded(job)
 
 
-def open_pr(github, number, branch, change, message, name):
+def open_pr(github, number, branch, change, message, name, **options):
     """Commit `change(origin)` on a new branch off main and run the workflow for its pull request."""
     git(github.origin, "checkout", "--quiet", "-b", branch, "main")
     change(github.origin)
     git(github.origin, "commit", "--quiet", "-am", message)
     git(github.origin, "checkout", "--quiet", "main")
     sha = git(github.origin, "rev-parse", branch)
-    return github.run(name, pull_request_event(number, branch, sha), branch)
+    return github.run(name, pull_request_event(number, branch, sha), branch, **options)
 
 
 @pytest.fixture(scope="module")
 def degraded_pr(github):
-    return open_pr(github, 1, "less-data", degrade, "Fewer NLU examples, 5 epochs", "pr-degrade")
+    return open_pr(
+        github, 1, "less-data", degrade, "Fewer NLU examples, 5 epochs, looser gate", "pr-degrade"
+    )
 
 
 @pytest.mark.e2e
-def test_degraded_pr_trains_comments_once_and_fails_the_gate(degraded_pr):
+def test_degraded_pr_with_a_stale_lock_and_a_looser_gate_trains_comments_once_and_fails(
+    degraded_pr,
+):
     job = degraded_pr
-    outcomes = {s.name: s.outcome for s in job.steps}
-    assert [s.name for s in job.steps if s.outcome == "failure"] == [job.steps[-1].name], outcomes
+    assert [s.name for s in job.steps if s.outcome == "failure"] == [job.steps[-1].name], failures(
+        job
+    )
     assert "Quality gate" in job.steps[-1].name
     assert "Running stage 'train'" in job.step("Run the pipeline").output
+    assert_pipeline_left_a_clean_workspace(job)
     assert job.step("Post the report").outcome == "success"
     assert job.step("Push the model").outcome == "skipped"
+    assert_report_uploaded(job)
+    assert "Cache saved with key: rasa-cache-Linux-" in job.step("Save Rasa").output
 
     [call] = job.calls
     assert call["command"] == "comment update"
@@ -308,9 +553,13 @@ def test_degraded_pr_trains_comments_once_and_fails_the_gate(degraded_pr):
     for image in ("report/intent_confusion_matrix.png", "report/intent_f1.png"):
         assert f"]({image})" in report
         assert (job.workspace / image).read_bytes().startswith(b"\x89PNG")
+        assert (job.artifacts / "model-report" / image).read_bytes().startswith(b"\x89PNG")
     worse = report.split("## Intents that got worse")[1].split("##")[0]
     assert re.search(r"\| `\w+` \| [\d.]+ \| [\d.]+ \| -[\d.]+ \|", worse)
     assert "Quality gate failed" in report
+    # The change's data and params are not what its committed dvc.lock ran on.
+    assert "**`dvc.lock` is stale**" in notes(job) and "make repro" in notes(job)
+    assert re.search(r"`[\w.]+` in `params.yaml` changed", notes(job))
 
     comment = call["markdown"]
     assert "![" not in comment and "## Metrics" in comment and "origin/main" in comment
@@ -318,26 +567,40 @@ def test_degraded_pr_trains_comments_once_and_fails_the_gate(degraded_pr):
     assert job.summary == comment
 
     gate = job.steps[-1].output
-    assert re.search(r"^FAIL metrics/nlu.json:weighted_f1 fell [\d.]+ -> [\d.]+", gate, re.M)
+    # max_drop: 1 in this change's params.yaml does not apply: main's 0.02 does.
+    assert re.search(
+        r"^FAIL metrics/nlu.json:weighted_f1 fell [\d.]+ -> [\d.]+ .*gate.max_drop 0.02 ",
+        gate,
+        re.M,
+    )
+    assert re.search(r"^FAIL dvc.lock is stale \(gate.stale_lock: fail\)", gate, re.M)
+    assert "note this change edits `gate` in params.yaml" in gate
     assert "Quality gate failed" in gate
 
 
 @pytest.mark.e2e
-def test_fork_pr_keeps_the_report_in_the_summary_without_commenting(github, degraded_pr, tmp_path):
-    """A fork's read-only token cannot comment: the step is skipped, the report stays visible."""
-    workflow = github.workflow
+def test_a_non_finite_metric_fails_the_gate_step(github, degraded_pr, tmp_path):
+    """The report and gate steps of a run whose test stage wrote NaN (from a fork: no comment)."""
+    metrics = degraded_pr.workspace / "metrics/nlu.json"
+    written = metrics.read_text()
+    metrics.write_text(json.dumps({**json.loads(written), "weighted_f1": float("nan")}))
+    env = {**minimal_env(tmp_path), "BASELINE": "origin/main", "GATE_REQUIRE_BASELINE": "true"}
     job = run_job(
-        {**workflow, "jobs": {"j": {**workflow["jobs"]["train-report-gate"]}}},
-        "j",
+        github.workflow,
+        "train-report-gate",
         degraded_pr.workspace,
-        pull_request_event(3, "less-data", "0" * 40, head_repo="someone/support-bot"),
+        pull_request_event(3, "less-data", "0" * 40, head_repo=FORK),
         tmp_path / "runner",
-        local_actions(degraded_pr.workspace, tmp_path / "bin", tmp_path / "cml.jsonl"),
+        local_actions(
+            degraded_pr.workspace, tmp_path / "bin", tmp_path / "cml.jsonl", None, tmp_path
+        ),
+        base_env=env,
+        start_at="Write the report",
     )
-    assert job.step("Post the report").outcome == "skipped"
-    assert cml_recorder.calls(tmp_path / "cml.jsonl") == []
-    assert "## Metrics" in job.summary
-    assert "Quality gate failed" in job.steps[-1].output
+    assert job.step("Write the report").outcome == "success", failures(job)
+    metrics.write_text(written)  # the improving pull request below merges this workspace
+    assert "FAIL metrics/nlu.json:weighted_f1 = nan: not a finite number" in job.steps[-1].output
+    assert job.steps[-1].outcome == "failure"
 
 
 @pytest.fixture(scope="module")
@@ -359,12 +622,11 @@ def improving_pr(github, degraded_pr):
 
 
 @pytest.mark.e2e
-def test_improving_pr_pulls_instead_of_training_comments_once_and_passes(improving_pr):
+def test_improving_pr_with_a_fresh_lock_pulls_instead_of_training_and_passes(improving_pr):
     job = improving_pr
-    assert job.succeeded, [
-        (s.name, s.outcome, s.output[-2000:]) for s in job.steps if s.outcome == "failure"
-    ]
+    assert job.succeeded, failures(job)
     assert "Running stage" not in job.step("Run the pipeline").output
+    assert_pipeline_left_a_clean_workspace(job)
     [call] = job.calls
     assert call["options"]["watermark-title"] == WATERMARK
     report = (job.workspace / "report.md").read_text()
@@ -373,6 +635,201 @@ def test_improving_pr_pulls_instead_of_training_comments_once_and_passes(improvi
     )
     assert re.search(r"\| params.yaml +\| train.DIETClassifier.epochs +\| 5 +\| 100 +\|", report)
     assert "Quality gate passed" in report
-    assert re.search(
-        r"^ok   metrics/nlu.json:weighted_f1 [\d.]+ -> [\d.]+ \(\+", job.steps[-1].output, re.M
+    assert "stale" not in notes(job)
+    gate = job.steps[-1].output
+    assert re.search(r"^ok   metrics/nlu.json:weighted_f1 [\d.]+ -> [\d.]+ \(\+", gate, re.M)
+    assert "ok   dvc.lock matches this commit's inputs" in gate
+
+
+# --- every remote type and runner choice, on the trained main commit ------------------------
+
+PRIVATE_REMOTE_SECRETS = {
+    "s3": {"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "test-secret"},
+    "gs": {"GOOGLE_APPLICATION_CREDENTIALS_DATA": '{"type": "service_account"}'},
+    "azure": {"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=x"},
+    "ssh": {
+        "DVC_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n",
+        "DVC_SSH_KNOWN_HOSTS": "host ssh-ed25519 AAAA",
+    },
+}
+REMOTE_URLS = {
+    "s3": "s3://acme-bot/storage",
+    "gs": "gs://acme-bot/storage",
+    "azure": "azure://acme-bot/storage",
+    "ssh": "ssh://dvc.example.com/srv/dvc/bot",
+}
+
+
+def with_remote(remote, warm=False):
+    """Point the clone's DVC remote where the variant's would be (unreachable from here); `warm`
+    fills the workspace from the shared local remote first, as a runner with a warm DVC cache."""
+
+    def prepare(workspace):
+        dvc = str(workspace.parent / "origin/.venv-dvc/bin/dvc")
+        if warm:
+            run([dvc, "pull", "--quiet"], workspace)
+        run([dvc, "remote", "modify", "--local", "storage", "url", REMOTE_URLS[remote]], workspace)
+
+    return prepare
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(
+    "remote, runner",
+    [("s3", "aws"), ("gs", "gcp"), ("azure", "azure"), ("ssh", "github-hosted")],
+)
+def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner):  # noqa: F811
+    """No secrets: GitHub's runner instead of the cloud's, no key files, nothing pulled, the
+    report says why, no comment; the pipeline (warm here) and the gate still run."""
+    workflow = yaml.safe_load(rendered[f"{remote}-{runner}-no"].read_text())
+    needs = {}
+    if runner != "github-hosted":
+        launch = run_job(
+            workflow,
+            "launch-runner",
+            github.root / f"fork-{remote}-launch",
+            pull_request_event(9, "main", "0" * 40, head_repo=FORK),
+            github.root / f"fork-{remote}-launch-runner",
+            local_actions(
+                github.root, github.root / f"fork-{remote}-launch-bin", github.root / "x.jsonl"
+            ),
+            secrets={},
+        )
+        assert launch.succeeded and launch.outputs["runs-on"] == "ubuntu-latest"
+        needs = {"launch-runner": {"result": "success", "outputs": launch.outputs}}
+    sha = git(github.origin, "rev-parse", "main")
+    job = github.run(
+        f"fork-{remote}",
+        pull_request_event(9, "main", sha, head_repo=FORK),
+        "main",
+        workflow=workflow,
+        prepare=with_remote(remote, warm=True),
+        secrets={},
+        needs=needs,
+    )
+    assert job.succeeded, failures(job)
+    assert job.runs_on == "ubuntu-latest"
+    credentials = job.step("Give DVC the remote's credentials")
+    assert credentials.outcome == "success" and credentials.outputs == {}
+    assert not (job.workspace / ".dvc/config.local").read_text().count("keyfile")
+    assert "credentialpath" not in (job.workspace / ".dvc/config.local").read_text()
+    assert not list(job.runner_temp.glob("dvc-*key*"))
+    assert_pipeline_left_a_clean_workspace(job)
+    first_secret = next(iter(PRIVATE_REMOTE_SECRETS[remote]))
+    assert f"no `{first_secret}`" in notes(job) and "nothing was pulled" in notes(job)
+    if runner != "github-hosted":
+        assert "no `REPO_TOKEN`" in notes(job)
+    assert job.step("Post the report").outcome == "skipped" and job.calls == []
+    assert "## Notes" in job.summary
+    assert_report_uploaded(job)
+    assert "Quality gate passed" in job.steps[-1].output
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("remote", ["s3", "gs", "azure", "ssh"])
+def test_credential_steps_give_dvc_the_secrets(github, rendered, remote):  # noqa: F811
+    """A same-repository run: the credential step writes what DVC needs, privately, and lets the
+    pipeline pull (the steps from the pipeline on need the real remote: not run here)."""
+    workflow = yaml.safe_load(rendered[f"{remote}-github-hosted-no"].read_text())
+    sha = git(github.origin, "rev-parse", "main")
+    secrets = PRIVATE_REMOTE_SECRETS[remote]
+    job = github.run(
+        f"secrets-{remote}",
+        pull_request_event(10, "main", sha),
+        "main",
+        workflow=workflow,
+        prepare=with_remote(remote),
+        secrets=secrets,
+        stop_before="Run the pipeline",
+    )
+    assert job.succeeded, failures(job)
+    credentials = job.step("Give DVC the remote's credentials")
+    assert credentials.outputs == {"pull": "true"}
+    config = (job.workspace / ".dvc/config.local").read_text()
+    if remote == "gs":
+        key = job.runner_temp / "dvc-gcp-key.json"
+        assert key.read_text() == secrets["GOOGLE_APPLICATION_CREDENTIALS_DATA"]
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert f"credentialpath = {key}" in config
+    elif remote == "ssh":
+        key = job.runner_temp / "dvc-ssh-key"
+        assert key.read_text() == secrets["DVC_SSH_KEY"] + "\n"
+        assert key.stat().st_mode & 0o777 == 0o600
+        assert f"keyfile = {key}" in config
+        known_hosts = job.runner_temp / "home/.ssh/known_hosts"
+        assert known_hosts.read_text() == secrets["DVC_SSH_KNOWN_HOSTS"] + "\n"
+    else:
+        assert "credentialpath" not in config and "keyfile" not in config
+    assert "nothing was pulled" not in (job.runner_temp / "report-notes.md").read_text()
+
+
+@pytest.mark.e2e
+def test_publish_path_posts_the_report_with_its_images(github, rendered):  # noqa: F811
+    """cml_publish_images=yes: the comment is report.md, whose local images CML uploads."""
+    workflow = yaml.safe_load(rendered["local-github-hosted-yes"].read_text())
+    sha = git(github.origin, "rev-parse", "main")
+    job = github.run(
+        "publish",
+        pull_request_event(11, "main", sha),
+        "main",
+        workflow=workflow,
+        prepare=lambda workspace: run(
+            [str(workspace.parent / "origin/.venv-dvc/bin/dvc"), "pull", "--quiet"], workspace
+        ),
+    )
+    assert job.succeeded, failures(job)
+    [call] = job.calls
+    assert call["positionals"] == ["report.md"] and call["options"]["publish"] is True
+    assert sorted(call["published"]) == [
+        "report/intent_confusion_matrix.png",
+        "report/intent_f1.png",
+    ]
+    assert call["markdown"] == (job.workspace / "report.md").read_text()
+
+
+# --- Rasa's component cache across runs -------------------------------------------------------
+
+
+def add_story(project):
+    """A stories-only change: one more story made of intents and actions the bot already has."""
+    stories = yaml.safe_load((project / "data/stories.yml").read_text())
+    first = stories["stories"][0]
+    stories["stories"].append({**first, "story": f"{first['story']} (once more)"})
+    (project / "data/stories.yml").write_text(yaml.safe_dump(stories, sort_keys=False))
+
+
+def cached(workspace, component_file):
+    """How many trained copies of a component Rasa's cache holds (one folder per fingerprint)."""
+    return len(list((workspace / ".rasa/cache").glob(f"*/{component_file}")))
+
+
+@pytest.mark.e2e
+def test_stories_only_pr_restores_diet_from_main_s_cache(github, improving_pr):
+    """main trains (new seeds) and saves .rasa/cache in main's scope; a pull request that only
+    adds a story restores it: DIET comes from the cache, only the dialogue policy trains."""
+    git(github.origin, "checkout", "--quiet", "main")
+    params = (github.origin / "params.yaml").read_text()
+    (github.origin / "params.yaml").write_text(
+        re.sub(r"random_seed: \d+", "random_seed: 7", params)
+    )
+    git(github.origin, "commit", "--quiet", "-am", "Other seeds")
+    sha = git(github.origin, "rev-parse", "main")
+    on_main = github.run("push-main-seed", Event("push", "refs/heads/main", sha), "main")
+    trained = on_main.step("Run the pipeline")
+    assert trained.outcome == "success", failures(on_main)
+    assert "Cache not found" in on_main.step("Restore Rasa").output
+    assert "(refs/heads/main)" in on_main.step("Save Rasa").output
+    assert cached(on_main.workspace, "DIETClassifier.tf_model.index") == 1
+    assert cached(on_main.workspace, "ted_policy.tf_model.index") == 1
+
+    job = open_pr(github, 5, "one-more-story", add_story, "One more story", "pr-stories")
+    assert "(refs/heads/main)" in job.step("Restore Rasa").output
+    pipeline = job.step("Run the pipeline")
+    assert pipeline.outcome == "success", failures(job)
+    assert (job.workspace / "models/model.tar.gz").is_file()
+    assert cached(job.workspace, "DIETClassifier.tf_model.index") == 1, "DIET was retrained"
+    assert cached(job.workspace, "ted_policy.tf_model.index") == 2, "TED was not retrained"
+    print(
+        f"\npipeline with an empty Rasa cache (main): {trained.seconds:.0f}s; stories-only pull "
+        f"request with main's cache: {pipeline.seconds:.0f}s"
     )

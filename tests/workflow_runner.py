@@ -8,9 +8,14 @@ with the contexts GitHub provides (github, env, secrets, vars, steps) by a small
 the expression language (literals, property access, ! == != < > && || and the status
 functions), enough for the workflows this template generates; anything else is an error.
 
-`uses:` steps run their local equivalent from LOCAL_ACTIONS (the caller checked the repository
-out, uv and Python are on PATH, the CML recorder stands in for setup-cml); an action without
+`uses:` steps run their local equivalent from `local_actions` (a function per action, given the
+step with its `with:` values evaluated and the step's environment; like a real action it adds to
+PATH and the job's environment through the GITHUB_PATH and GITHUB_ENV files); an action without
 one fails the job, so a new action in the workflow cannot go untested by accident.
+
+Each step sees what a fresh GitHub runner gives it and nothing of the test process: a system
+PATH, a HOME of its own, the GITHUB_* variables, then what the workflow and earlier steps add
+(`minimal_env`). `concurrency_outcome` replays GitHub's concurrency rules over a list of runs.
 """
 
 import json
@@ -179,7 +184,12 @@ def compare(op, left, right):
         else:
             equal = left == right
         return equal if op == "==" else not equal
-    return {"<": left < right, ">": left > right, "<=": left <= right, ">=": left >= right}[op]
+    return {
+        "<": left < right,
+        ">": left > right,
+        "<=": left <= right,
+        ">=": left >= right,
+    }[op]
 
 
 def interpolate(text, contexts: dict, status: str = "success") -> str:
@@ -214,12 +224,15 @@ class StepResult:
     output: str = ""
     seconds: float = 0.0
     tolerated: bool = False  # failed with continue-on-error: the job goes on as if it passed
+    outputs: dict = field(default_factory=dict)  # what it wrote to GITHUB_OUTPUT
 
 
 @dataclass
 class JobResult:
     steps: list[StepResult] = field(default_factory=list)
     summary: str = ""
+    outputs: dict = field(default_factory=dict)  # the job's `outputs:`, for jobs that need it
+    runs_on: object = None  # `runs-on`, evaluated
 
     @property
     def succeeded(self) -> bool:
@@ -272,6 +285,28 @@ def github_context(event: Event, workspace: Path, workflow: dict, token: str) ->
         "server_url": "https://github.com",
         "token": token,
     }
+
+
+SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+# A runner reaches the internet directly; this machine may need a proxy and its CA bundle.
+NETWORK_SETTING = re.compile(r"(?i)proxy|_CA_|CA_BUNDLE|CAINFO|^SSL_CERT_|^PIP_CERT$")
+
+
+def network_env() -> dict:
+    """The machine's proxy and CA settings: what lets a step reach PyPI as a runner would."""
+    return {key: value for key, value in os.environ.items() if NETWORK_SETTING.search(key)}
+
+
+def minimal_env(temp: Path) -> dict:
+    """What a fresh runner's shell has before the workflow adds anything: no tools venv on PATH,
+    no telemetry switches, no git identity, a HOME of its own (plus this machine's network
+    settings)."""
+    home = temp / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    system = {"PATH": SYSTEM_PATH, "HOME": str(home), "LANG": "C.UTF-8", "USER": "runner"}
+    return {**network_env(), **system}
 
 
 def default_env(github: dict, temp: Path) -> dict:
@@ -345,9 +380,15 @@ def run_job(
     variables: dict | None = None,
     base_env: dict | None = None,
     timeout: float = 3600,
+    needs: dict | None = None,
+    stop_before: str | None = None,
+    start_at: str | None = None,
 ) -> JobResult:
-    """Run one job's steps in `workspace`. `local_actions` maps an action (owner/name, no ref)
-    to a function(step, env) standing in for it; it may return directories to add to PATH."""
+    """Run one job's steps in `workspace`. `local_actions` maps an action (owner/name[/path],
+    no ref) to a function(step, env) standing in for it. `needs` holds the results of the jobs
+    this one needs ({job: {"result": ..., "outputs": {...}}}); `stop_before` ends the job at
+    the first step whose name contains it, `start_at` skips the steps before the first one whose
+    name contains it (for checks that need only part of a job)."""
     job = workflow["jobs"][job_id]
     temp.mkdir(parents=True, exist_ok=True)
     workspace.mkdir(parents=True, exist_ok=True)  # GitHub starts every job in an existing folder
@@ -360,8 +401,12 @@ def run_job(
         "env": {},
         "steps": {},
         "runner": {"os": "Linux", "temp": str(temp)},
+        "needs": dict(needs or {}),
     }
-    env = {**(base_env if base_env is not None else os.environ), **default_env(github, temp)}
+    env = {
+        **(base_env if base_env is not None else minimal_env(temp)),
+        **default_env(github, temp),
+    }
     for scope in (workflow, job):
         for key, value in (scope.get("env") or {}).items():
             contexts["env"][key] = interpolate(value, contexts)
@@ -370,6 +415,13 @@ def run_job(
 
     for index, step in enumerate(job["steps"]):
         name = step_name(step)
+        if stop_before and stop_before in name:
+            break
+        if start_at and start_at in name:
+            start_at = None
+        if start_at:
+            result.steps.append(StepResult(name, "skipped"))
+            continue
         step_contexts = {**contexts, "env": {**contexts["env"], **added_env}}
         if not condition(step.get("if"), step_contexts, status):
             result.steps.append(StepResult(name, "skipped"))
@@ -392,13 +444,18 @@ def run_job(
         start = time.monotonic()
         if "uses" in step:
             action = step["uses"].split("@")[0]
+            inputs = {
+                key: interpolate(value, {**step_contexts, "env": step_env})
+                if isinstance(value, str)
+                else value
+                for key, value in (step.get("with") or {}).items()
+            }
             if action not in local_actions:
                 outcome, output = "failure", f"no local equivalent for {step['uses']}"
             else:
                 try:
-                    added = local_actions[action](step, run_env) or []
-                    added_path.extend(str(p) for p in added)
-                    outcome, output = "success", ""
+                    output = local_actions[action]({**step, "with": inputs}, run_env) or ""
+                    outcome = "success"
                 except AssertionError as error:
                     outcome, output = "failure", f"{action}: {error}"
         else:
@@ -419,14 +476,56 @@ def run_job(
         seconds = time.monotonic() - start
         added_env.update(read_env_file(files["ENV"]))
         added_path.extend(p for p in files["PATH"].read_text().splitlines() if p)
+        outputs = read_env_file(files["OUTPUT"])
         if "id" in step:
-            outputs = read_env_file(files["OUTPUT"])
             contexts["steps"][step["id"]] = {"outcome": outcome, "outputs": outputs}
         result.summary += files["STEP_SUMMARY"].read_text()
         tolerated = outcome == "failure" and truthy(
             interpolate(step.get("continue-on-error", False), contexts) == "true"
         )
-        result.steps.append(StepResult(name, outcome, output, seconds, tolerated))
+        result.steps.append(StepResult(name, outcome, output, seconds, tolerated, outputs))
         if outcome == "failure" and not tolerated:
             status = "failure"
+    result.outputs = {
+        key: interpolate(value, contexts) for key, value in (job.get("outputs") or {}).items()
+    }
+    result.runs_on = (
+        interpolate(job["runs-on"], contexts) if isinstance(job["runs-on"], str) else job["runs-on"]
+    )
     return result
+
+
+def concurrency_outcome(workflow: dict, runs: list[tuple[Event, str]]) -> list[str]:
+    """Replay GitHub's concurrency rules for runs started one after another while the earlier
+    ones still run: per run, "completed" or "cancelled". `runs` holds (event, run id) pairs.
+    In one group a new run cancels the running one when cancel-in-progress is true, and
+    otherwise waits; a waiting run is cancelled by the next one that arrives."""
+    concurrency = workflow.get("concurrency") or {}
+    running, pending, outcome = {}, {}, ["completed"] * len(runs)
+    for index, (event, run_id) in enumerate(runs):
+        github = {
+            "workflow": workflow.get("name", ""),
+            "event_name": event.name,
+            "ref": event.ref,
+            "run_id": run_id,
+        }
+        contexts = {"github": github, "vars": {}, "inputs": {}}
+        group = interpolate(concurrency.get("group", ""), contexts)
+        if not group:
+            continue
+        cancel = concurrency.get("cancel-in-progress", False)
+        cancel = (
+            truthy(cancel)
+            if not isinstance(cancel, str)
+            else (interpolate(cancel, contexts) == "true")
+        )
+        if group in pending:
+            outcome[pending.pop(group)] = "cancelled"
+        if group in running and cancel:
+            outcome[running[group]] = "cancelled"
+            running[group] = index
+        elif group in running:
+            pending[group] = index
+        else:
+            running[group] = index
+    return outcome
