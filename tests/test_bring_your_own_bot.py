@@ -61,12 +61,12 @@ def adopted_bot(cookies_session):
     assert (project / "config.yml").read_text() == config_adopted, "Rasa rewrote config.yml"
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Bring the helpdesk bot")
-    return project, repro.stdout
+    return project, repro
 
 
 def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_result(adopted_bot):
-    project, output = adopted_bot
-    assert ran_stages(output) == ["split", "train", "test"]
+    project, repro = adopted_bot
+    assert ran_stages(repro.stdout + repro.stderr) == ["split", "train", "test"]
     warnings = json.loads((project / "evaluation/validation.json").read_text())["warnings"]
     assert any("is not used in any story or rule" in w for w in warnings), warnings
 
@@ -89,7 +89,7 @@ def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_re
     assert trained_with["assistant_id"] == project.name
     diet = next(c for c in trained_with["pipeline"] if c["name"] == "DIETClassifier")
     assert (diet["epochs"], diet["random_seed"]) == (FEW_EPOCHS, 7)
-    summary = [line.split()[0] for line in output.strip().splitlines()[-5:]]
+    summary = [line.split()[0] for line in repro.stdout.strip().splitlines()[-5:]]
     assert summary[-1] == "stories" and {"intents", "entities", "responses"} <= set(summary)
 
 
