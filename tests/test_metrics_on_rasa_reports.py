@@ -127,3 +127,24 @@ def test_compare_names_the_entity_and_the_example_that_got_worse(two_runs, tmp_p
     assert [(c.text, c.actual, c.before) for c in worse] == [
         (flipped["text"], flipped["intent"], flipped["intent"])
     ]
+
+
+def test_the_weak_run_against_the_real_baseline(tmp_path):
+    """helpdesk-weak is the same bot after 2 epochs: predictions, stories and scores got worse."""
+    base, weak = written(tmp_path / "base", "helpdesk"), written(tmp_path / "weak", "helpdesk-weak")
+
+    def rows(root):
+        return compare._parse("x.csv", (root / "plots/intent_confusion.csv").read_text())
+
+    better, worse = compare.changed_predictions(rows(tmp_path / "base"), rows(tmp_path / "weak"))
+    assert len(worse) > len(better) >= 0 and worse
+    assert all(c.before == c.actual != c.now for c in worse)
+    fell = compare.scores_that_fell(base["nlu"]["intent_f1"], weak["nlu"]["intent_f1"])
+    assert fell and all(now < before for _, before, now in fell)
+
+    def failed(root):
+        return json.loads((root / "evaluation/failed_stories.json").read_text())
+
+    statuses = compare.story_status(failed(tmp_path / "weak"), failed(tmp_path / "base"))
+    assert {status for _, status in statuses} == {"passed", "failed"}
+    assert len(statuses) == weak["core"]["conversations_total"] - weak["core"]["conversations_correct"]

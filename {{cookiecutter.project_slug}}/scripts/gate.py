@@ -10,7 +10,7 @@ The gate reads `gate` from params.yaml:
       metrics:
         - metrics/nlu.json:weighted_f1      # <metrics file>:<key>, nested keys with dots
         - metrics/core.json:action_f1
-        - metrics/entities.json:weighted_f1?   # `?`: gated only when this change has the key
+        - metrics/entities.json:weighted_f1?   # `?`: gated only when this change or the baseline has it
 
 The settings come from the baseline revision's params.yaml when it has a `gate` section, so a
 change cannot loosen its own gate: edits to `gate` take effect once merged. Each gated metric in
@@ -155,8 +155,11 @@ def compare(entry: str, commit: str | None, baseline: str, max_drop: float) -> R
     path, key = metric.split(":", 1)
     new = lookup(read_workspace(path), key)
     old = lookup(read_at(commit, path), key) if commit else None
-    if new is None and optional:
+    if new is None and optional and old is None:
         return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)")
+    if new is None and optional:  # e.g. an extractor that now predicts no entity at all
+        line = f"FAIL {metric}: {old:.4f} at {baseline}, missing from {path} now"
+        return Result(metric, old, new, True, line)
     if new is None:
         line = f"FAIL {metric}: missing from {path} in the workspace (run `make repro`)"
         return Result(metric, old, new, True, line)

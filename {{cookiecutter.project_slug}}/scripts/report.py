@@ -117,6 +117,9 @@ def entities_section(base: compare.Evaluation, now: compare.Evaluation, name: st
                 len(metrics["entity_f1"]),
             ]
         )
+    for extractor in sorted(set(base.entities or {}) - set(now.entities)):
+        was = f"{base.entities[extractor]['weighted_f1']:.4f}"
+        rows.append([f"`{extractor}`", was, "no entity predicted", "-", "-", 0])
     header = ["extractor", f"F1 at `{name}`", "F1 now", "precision", "recall", "entities"]
     blocks.append(table(header, rows))
     fell = compare.entities_that_fell(base.entities, now.entities)

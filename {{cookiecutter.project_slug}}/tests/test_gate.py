@@ -204,6 +204,10 @@ def test_an_optional_metric_is_gated_only_when_the_workspace_has_it(repo):
     assert "FAIL metrics/entities.json:weighted_f1 fell 0.7000 -> 0.5000" in result.stdout
     (repo / "metrics/entities.json").write_text(json.dumps({"weighted_f1": float("nan")}))
     assert run_gate(repo).returncode == 1
+    (repo / "metrics/entities.json").unlink()  # Rasa writes no report for a silent extractor
+    result = run_gate(repo)
+    assert result.returncode == 1
+    assert "FAIL metrics/entities.json:weighted_f1: 0.7000 at main, missing from" in result.stdout
 
 
 def test_an_unresolvable_baseline_fails_when_required(repo):
