@@ -10,7 +10,7 @@ The gate reads `gate` from params.yaml:
       metrics:
         - metrics/nlu.json:weighted_f1      # <metrics file>:<key>, nested keys with dots
         - metrics/core.json:action_f1
-        - metrics/entities.json:weighted_f1?   # `?`: gated only when this change or the baseline has it
+        - metrics/entities.json:weighted_f1?   # `?`: only when this change or the baseline has it
 
 The settings come from the baseline revision's params.yaml when it has a `gate` section, so a
 change cannot loosen its own gate: edits to `gate` take effect once merged. Each gated metric in
