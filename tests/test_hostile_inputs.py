@@ -306,4 +306,4 @@ def test_slug_that_yaml_reads_as_another_type_stays_a_string(tmp_path, slug):
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     assert compose["x-bot"]["image"] == f"{slug}:latest"
     shipped = (project / "config.yml").read_text()
-    assert yaml.safe_dump({"assistant_id": slug}) in shipped, "not as write_config.py writes it"
+    assert yaml.safe_dump({"assistant_id": slug}) in shipped, "not quoted as YAML needs it"

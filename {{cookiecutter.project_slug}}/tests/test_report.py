@@ -43,7 +43,7 @@ PREDICTIONS = [
     {"actual": "deny", "predicted": "deny", "text": "no way"},
 ]
 PARAMS = {
-    "train": {"diet_epochs": 100},
+    "train": {"DIETClassifier": {"epochs": 100}},
     "gate": {"max_drop": 0.02, "metrics": ["metrics/nlu.json:weighted_f1"]},
 }
 DVC_YAML = {"metrics": ["metrics"], "params": ["params.yaml"]}
@@ -144,7 +144,7 @@ def section(markdown: str, title: str) -> str:
 
 def test_report_compares_with_the_baseline(repo):
     worse = {**NLU, "weighted_f1": 0.8, "intent_f1": {"greet": 0.7, "deny": 0.85, "goodbye": 0.6}}
-    write_results(repo, worse, {**PARAMS, "train": {"diet_epochs": 5}})
+    write_results(repo, worse, {**PARAMS, "train": {"DIETClassifier": {"epochs": 5}}})
     full, _ = report(repo)
     head, base = (
         git(repo, "rev-parse", "--short=7", "HEAD"),
@@ -157,7 +157,7 @@ def test_report_compares_with_the_baseline(repo):
     weighted = next(line for line in metrics.splitlines() if "| weighted_f1 " in line)
     assert [cell.strip() for cell in weighted.split("|")[3:6]] == ["0.9", "0.8", "-0.1"]
     params = section(full, "Parameters")
-    assert "train.diet_epochs" in params and "100" in params and "| 5 " in params
+    assert "train.DIETClassifier.epochs" in params and "100" in params and "| 5 " in params
 
     worse_rows = section(full, "Intents that got worse").strip().splitlines()[2:]
     assert worse_rows == [
