@@ -107,7 +107,8 @@ def test_adding_a_data_file_reruns_split_and_train(adopted_bot):
         "      - hello helpdesk\n"
     )
     dry = run([DVC, "repro", "--dry"], project)
-    assert ran_stages(dry.stdout) == ["split", "train", "test"]
+    # a dry run lists the stages whose own inputs changed; `test` follows once the model does
+    assert ran_stages(dry.stdout) == ["split", "train"]
 
 
 def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
