@@ -117,7 +117,7 @@ def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
     original = config.read_text()
     config.write_text(original.replace("case_sensitive: false", "case_sensitive: true"))
     try:
-        dry = run([DVC, "repro", "--dry", "train"], project)
+        dry = run([DVC, "repro", "--dry", "--single-item", "train"], project)
         assert ran_stages(dry.stdout) == ["train"]
     finally:
         config.write_text(original)
