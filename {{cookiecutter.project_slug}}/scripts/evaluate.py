@@ -15,6 +15,7 @@ from pathlib import Path
 
 import metrics
 import yaml
+from rasa_start import start_like_the_rasa_command
 
 
 async def evaluate(model: Path, nlu: Path, stories: str, out: Path, domain: Path) -> None:
@@ -49,6 +50,7 @@ def main(argv=None) -> int:
         print(f"ERROR: test.stories '{stories}' does not exist (params.yaml)", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
+    start_like_the_rasa_command()
     asyncio.run(evaluate(args.model, args.nlu, stories, args.out, args.domain))
     print("\n".join(metrics.summary(metrics.write_all(args.out))))
     return 0

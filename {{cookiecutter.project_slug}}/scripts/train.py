@@ -23,6 +23,7 @@ from pathlib import Path
 
 import rasa_config
 import yaml
+from rasa_start import start_like_the_rasa_command
 
 DATA = Path("data")
 DOMAIN = Path("domain.yml")
@@ -130,6 +131,7 @@ def main(argv=None) -> int:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
 
+    start_like_the_rasa_command()
     from rasa.api import train
     from rasa.shared.importers.importer import TrainingDataImporter
 
