@@ -14,7 +14,8 @@ from conftest import bake, free_port, git, run
 
 DVC = ".venv-dvc/bin/dvc"
 SECRET = "moto-secret-never-committed"
-OUTS = ["models/model.tar.gz", "split", "results", "metrics", "plots", "config.yml", "dvc.lock"]
+OUTS = ["models/model.tar.gz", "models/config.yml", "split", "results", "metrics", "plots",
+        "evaluation", "dvc.lock"]
 
 
 @pytest.fixture(scope="module")
