@@ -208,10 +208,15 @@ def _bullets(lines: list[str]) -> str:
     return "\n".join(shown)
 
 
-def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tuple[list, dict]:
-    """The report's blocks (None where the plots go) and the images written to report/."""
-    base = compare.at_commit(commit) if commit else compare.Evaluation()
-    now = compare.in_workspace()
+def build(
+    dvc: str,
+    baseline: str,
+    commit: str | None,
+    notes: list[str],
+    base: compare.Evaluation,
+    now: compare.Evaluation,
+) -> list:
+    """The report's blocks, with None where the plots go."""
     has_baseline = base.nlu is not None
     label = f"`{baseline}` (`{commit[:7]}`)" if commit else f"`{baseline}`"
     head = gate.resolve("HEAD")
@@ -244,15 +249,16 @@ def build(dvc: str, baseline: str, commit: str | None, notes: list[str]) -> tupl
         blocks += ["## Parameters", params or f"No parameter changed since `{baseline}`."]
     blocks += validation_section(base, now, baseline)
     blocks += ["## Plots", None]
-    return blocks, base
+    return blocks
 
 
-def write_images(assets: Path, base: compare.Evaluation, baseline: str) -> dict[str, str]:
+def write_images(
+    assets: Path, base: compare.Evaluation, now: compare.Evaluation, baseline: str
+) -> dict[str, str]:
     images = {}
     if CONFUSION_MATRIX.exists():
         shutil.copyfile(CONFUSION_MATRIX, assets / CONFUSION_MATRIX.name)
         images["Intent confusion matrix"] = f"report/{CONFUSION_MATRIX.name}"
-    now = compare.in_workspace()
     intent_now = (now.nlu or {}).get("intent_f1") or {}
     intent_before = (base.nlu or {}).get("intent_f1") or {}
     if charts.f1_chart(
@@ -292,9 +298,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     commit = gate.resolve(args.baseline)
+    # each revision's committed evaluation files, read once for the sections and the charts
+    base = compare.at_commit(commit) if commit else compare.Evaluation()
+    now = compare.in_workspace()
     try:
         notes = notes_section(args.note, args.notes_file)
-        blocks, base = build(args.dvc, args.baseline, commit, notes)
+        blocks = build(args.dvc, args.baseline, commit, notes, base, now)
     except gate.GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
@@ -302,7 +311,7 @@ def main(argv=None) -> int:
     if assets.exists():
         shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    images = write_images(assets, base, args.baseline)
+    images = write_images(assets, base, now, args.baseline)
     embedded = "\n\n".join(f"![{alt}]({path})" for alt, path in images.items())
     for path, plots in [(args.out, embedded or NO_PLOTS), (assets / "without-images.md", NO_PLOTS)]:
         path.write_text("\n\n".join(plots if b is None else b for b in blocks) + "\n")
