@@ -101,16 +101,22 @@ def merge(config: dict, train: dict | None, assistant_id: str = ASSISTANT_ID) ->
                     f"`make adopt-config` to move config.yml's value into params.yaml"
                 )
             component[option] = value
-    if merged.get("assistant_id") in (None, RASA_PLACEHOLDER_ID):
-        merged["assistant_id"] = assistant_id
+    give_assistant_id(merged, assistant_id)
     return merged
 
 
-def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
-    """Move the tuned options out of config into train; seed components that train randomly.
+def give_assistant_id(config: dict, assistant_id: str = ASSISTANT_ID) -> None:
+    """A stable id where Rasa would otherwise write a random one into the file it trains with."""
+    if config.get("assistant_id") in (None, RASA_PLACEHOLDER_ID):
+        config["assistant_id"] = assistant_id
 
-    Returns the new config and train section. Knobs of components the config does not have
-    are dropped, so params.yaml describes this config only.
+
+def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
+    """Move the tuned options out of config into train; seed components that train randomly;
+    give the config a stable assistant_id.
+
+    Returns the new config (comments kept when it is ruamel's) and train section. Knobs of
+    components the config does not have are dropped, so params.yaml describes this config only.
     """
     config = copy.deepcopy(config)
     kept = {}
@@ -127,6 +133,7 @@ def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
             knob["random_seed"] = DEFAULT_SEED
         if knob:
             kept[key] = knob
+    give_assistant_id(config)
     return config, kept
 
 
@@ -156,13 +163,8 @@ def adopt_files(config_path: Path, params_path: Path) -> dict:
     rt = YAML()
     rt.preserve_quotes = True
     rt.indent(mapping=2, sequence=4, offset=2)
-    config, params = rt.load(config_path), rt.load(params_path)
-    _, train = adopt(_load(config_path), params.get("train"))
-    for _, component in components(config):
-        for option in TUNED_KEYS:
-            component.pop(option, None)
-    if config.get("assistant_id") in (None, RASA_PLACEHOLDER_ID):
-        config["assistant_id"] = ASSISTANT_ID
+    params = rt.load(params_path)
+    config, train = adopt(rt.load(config_path), params.get("train"))
     params["train"] = train
     with config_path.open("w") as handle:
         rt.dump(config, handle)

@@ -121,10 +121,14 @@ def main(argv=None) -> int:
         help="validate config, domain and all of data/ (no split needed), then stop",
     )
     args = parser.parse_args(argv)
+    if args.validate_only:  # the merged config goes to a scratch folder, not the pipeline's
+        with tempfile.TemporaryDirectory() as scratch:
+            return run(args, Path(scratch) / "config.yml")
+    return run(args, MERGED_CONFIG)
+
+
+def run(args: argparse.Namespace, merged_config: Path) -> int:
     params = yaml.safe_load(args.params.read_text()) or {}
-    merged_config = MERGED_CONFIG
-    if args.validate_only:  # leave the pipeline's output alone
-        merged_config = Path(tempfile.mkdtemp()) / "config.yml"
     try:
         rasa_config.write_merged(Path("config.yml"), args.params, merged_config)
     except rasa_config.ConfigError as error:
