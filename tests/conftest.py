@@ -39,6 +39,11 @@ def git(cwd, *args, check=True):
     return run(["git", *args], cwd, check=check).stdout.strip()
 
 
+def ran_stages(output):
+    """The stages `dvc repro` ran (or, with --dry, would run), in order."""
+    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
+
+
 def bake(cookies, **context):
     result = cookies.bake(extra_context=context)
     assert result.exception is None, f"bake failed: {result.exception!r}"

@@ -12,7 +12,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import TEMPLATE, bake, git, run
+from conftest import TEMPLATE, bake, git, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
@@ -35,10 +35,6 @@ def bring(project, bot):
         copy(source, project / rel)
     for stories in (bot / "tests").glob("*.yml"):
         shutil.copyfile(stories, project / "tests" / stories.name)
-
-
-def ran_stages(output):
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import git, run
+from conftest import git, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
@@ -21,10 +21,6 @@ def metrics(project):
     return {
         name: json.loads((project / f"metrics/{name}.json").read_text()) for name in ("nlu", "core")
     }
-
-
-def ran_stages(output):
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
 
 
 def repro(project, *args):
