@@ -58,6 +58,10 @@ def _quiet_offline_tools():
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     os.environ.setdefault("ITERATIVE_DO_NOT_TRACK", "true")
+    # `make test` must not turn the bots' own `make` into sub-makes: they would print
+    # "make[1]: Entering/Leaving directory" around what the tests read.
+    for name in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+        os.environ.pop(name, None)
     # Tests commit in baked projects; a fresh CI machine has no git identity.
     for role in ("AUTHOR", "COMMITTER"):
         os.environ.setdefault(f"GIT_{role}_NAME", "rasa-dvc-cml tests")

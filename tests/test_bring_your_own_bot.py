@@ -53,8 +53,7 @@ def adopted_bot(cookies_session):
             options["epochs"] = FEW_EPOCHS
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
-    # under `make test`, a bare sub-make would end its output with "make[1]: Leaving directory"
-    repro = run(["make", "--no-print-directory", "repro"], project)
+    repro = run(["make", "repro"], project)
     assert (project / "config.yml").read_text() == config_adopted, "Rasa rewrote config.yml"
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Bring the helpdesk bot")

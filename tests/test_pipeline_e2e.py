@@ -77,8 +77,7 @@ def test_repro_trains_and_writes_real_metrics(trained_bot):
 
 
 def test_make_repro_ends_with_the_headline_metrics_one_per_line(trained_bot):
-    # under `make test`, a bare sub-make would end its output with "make[1]: Leaving directory"
-    output = run(["make", "--no-print-directory", "repro"], trained_bot).stdout
+    output = run(["make", "repro"], trained_bot).stdout
     tail = output.strip().splitlines()[-2:]
     assert tail[0].startswith("intents      accuracy 0.9"), output
     assert tail[1].startswith("stories      "), output
