@@ -115,14 +115,18 @@ def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
     """Move the tuned options out of config into train; seed components that train randomly;
     give the config a stable assistant_id.
 
-    Returns the new config (comments kept when it is ruamel's) and train section. Knobs of
-    components the config does not have are dropped, so params.yaml describes this config only.
+    Returns the new config (comments kept when it is ruamel's) and train section. The train
+    section describes this config only: the values it held before (the template's, for another
+    bot) would silently replace Rasa's defaults in components that never set them. Only when
+    config holds no tuned value at all (it was adopted already) are the existing knobs of its
+    components kept, so running adopt twice changes nothing.
     """
     config = copy.deepcopy(config)
     kept = {}
     by_key = knob_names(config)
+    adopted_already = not any(o in c for c in by_key.values() for o in TUNED_KEYS)
     for key, options in (train or {}).items():
-        if key in by_key and isinstance(options, dict):
+        if adopted_already and key in by_key and isinstance(options, dict):
             kept[key] = dict(options)
     for key, component in by_key.items():
         knob = kept.get(key, {})

@@ -110,17 +110,23 @@ def test_adopt_moves_tuned_values_into_params_and_seeds_random_components():
         ],
         "policies": [{"name": "TEDPolicy", "epochs": 50, "random_seed": 1}],
     }
-    stale = {"ResponseSelector": {"epochs": 3}, "TEDPolicy": {"max_history": 4}}
+    # the template's knobs, written for another bot: none of them may reach this one
+    stale = {
+        "ResponseSelector": {"epochs": 3},
+        "TEDPolicy": {"max_history": 4},
+        "FallbackClassifier": {"ambiguity_threshold": 0.05},
+    }
 
     new_config, train = rasa_config.adopt(config, stale)
 
     assert train == {
         "DIETClassifier": {"epochs": 200, "random_seed": 42},
         "FallbackClassifier": {"threshold": 0.4},
-        "TEDPolicy": {"max_history": 4, "epochs": 50, "random_seed": 1},
+        "TEDPolicy": {"epochs": 50, "random_seed": 1},
     }
     assert new_config["pipeline"][0] == {"name": "DIETClassifier", "constrain_similarities": True}
     assert rasa_config.merge(new_config, train)["pipeline"][0]["epochs"] == 200
+    assert rasa_config.adopt(new_config, train) == (new_config, train), "adopting twice is a no-op"
 
 
 def test_adopt_files_keeps_comments_and_gives_a_config_that_merges(tmp_path):
