@@ -24,7 +24,7 @@ install: $(VENV)/.synced ## Install the template's tooling into .venv
 $(VENV)/.synced: requirements-dev.txt
 	@test -x $(VENV)/bin/python || python3 -m venv $(VENV)
 	@test -x $(VENV)/bin/uv || $(VENV)/bin/pip install --quiet --disable-pip-version-check "$$(grep '^uv==' requirements-dev.txt)"
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -r requirements-dev.txt
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(VENV)/bin/python -r requirements-dev.txt
 	@touch $@
 
 demo: install ## Bake the default bot into ./demo, install it, run its pipeline and push to the local remote
