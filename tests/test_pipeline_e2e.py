@@ -106,6 +106,19 @@ def test_noop_repro_does_no_work(trained_bot):
     assert "Data and pipelines are up to date" in output
 
 
+def test_the_test_stage_predicts_what_rasa_test_predicts(trained_bot, tmp_path):
+    """The test stage loads the model its own way (once, TensorFlow models built eagerly): on
+    the same model `rasa test nlu` must make the same predictions with the same confidences."""
+    rasa_test = [".venv/bin/rasa", "test", "nlu", "--model", "models/model.tar.gz",
+                 "--nlu", "split/test.yml", "--out", str(tmp_path), "--successes", "--no-plot"]
+    run(rasa_test, trained_bot)
+    for name in ("intent_successes.json", "intent_errors.json"):
+        ours, by_hand = trained_bot / "results" / name, tmp_path / name
+        assert ours.exists() == by_hand.exists(), name
+        if ours.exists():
+            assert json.loads(ours.read_text()) == json.loads(by_hand.read_text()), name
+
+
 def test_bot_make_test_passes(trained_bot):
     run(["make", "test"], trained_bot)
 
