@@ -174,7 +174,7 @@ def dvc_config(project):
 
 
 def assert_actions_pinned(text):
-    """Every `uses:` of a workflow is an action of PINNED_ACTIONS at its commit, tag in a comment."""
+    """Every `uses:` is an action of PINNED_ACTIONS at its commit, with its tag in a comment."""
     uses = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
     assert uses
     for path, ref, comment in uses:
