@@ -1,54 +1,18 @@
-"""Shared fixtures: bake the template with pytest-cookies, run commands in a baked bot.
+"""Fixtures shared by the test modules (helpers and tables are in tests/support/; the map of which
+file covers what is tests/README.md).
 
 The slow fixtures (`installed_bot`, `trained_bot`) bake, install and run the pipeline once per
-session; every end-to-end check shares them. `-m "not e2e"` skips those checks locally; CI runs all.
+session; every end-to-end check shares them. `-m "not e2e"` skips those checks locally; with `CI`
+set, a session that deselected or skipped any e2e test fails (see the hooks at the end).
 """
 
 import os
-import socket
-import subprocess
+import shutil
 from pathlib import Path
 
 import pytest
 
-TEMPLATE = Path(__file__).resolve().parents[1]
-DEFAULT_SLUG = "rasa-assistant"
-
-
-def run(args, cwd, check=True, env=None, timeout=1800):
-    """Run a program (argument list, no shell) and return the CompletedProcess."""
-    result = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-4000:]}\n--- stderr ---\n{result.stderr[-4000:]}"
-        )
-    return result
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def git(cwd, *args, check=True):
-    return run(["git", *args], cwd, check=check).stdout.strip()
-
-
-def ran_stages(output):
-    """The stages `dvc repro` ran (or, with --dry, would run), in order."""
-    return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
-
-
-def bake(cookies, **context):
-    result = cookies.bake(extra_context=context)
-    assert result.exception is None, f"bake failed: {result.exception!r}"
-    assert result.exit_code == 0
-    return result.project_path
+from support import WORKFLOW_COMBINATIONS, bake, bake_without_hooks, combo_id, run
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -81,3 +45,52 @@ def trained_bot(installed_bot):
     """The default bake after `make repro`: a real model, real test reports, real metrics."""
     run(["make", "repro"], installed_bot)
     return installed_bot
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory):
+    """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
+    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` lies beside each."""
+    root = tmp_path_factory.mktemp("workflows")
+    files = {}
+    for combo in WORKFLOW_COMBINATIONS:
+        name = combo_id(combo)
+        project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
+        files[name] = shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
+        shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
+        shutil.rmtree(root / name)
+    return {name: Path(path) for name, path in files.items()}
+
+
+# --- CI never runs without the e2e tests -------------------------------------------------------
+# `PYTEST_ADDOPTS='-m "not e2e"'` (or -k, --deselect, a skip) could otherwise turn CI green
+# without them. Locally, `make test-fast` deselects them on purpose.
+
+_E2E_LEFT_OUT = []
+
+
+def _is_e2e(item_or_report):
+    return "e2e" in item_or_report.keywords
+
+
+def pytest_deselected(items):
+    _E2E_LEFT_OUT.extend(f"deselected: {item.nodeid}" for item in items if _is_e2e(item))
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and _is_e2e(report):
+        _E2E_LEFT_OUT.append(f"skipped: {report.nodeid}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if os.environ.get("CI") and _E2E_LEFT_OUT:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        message = (
+            f"ERROR: CI is set and {len(_E2E_LEFT_OUT)} e2e test(s) did not run; CI runs them all:"
+        )
+        for line in [message, *_E2E_LEFT_OUT[:20]]:
+            if reporter:
+                reporter.write_line(line)
+            else:
+                print(line)

@@ -1,22 +1,24 @@
-"""Fast checks on baked projects: every option bakes, files parse, no Jinja left, git and DVC ready."""
+"""Fast checks on baked projects: every option bakes, files parse, no Jinja left, git and DVC ready,
+and each option variant holds exactly its files."""
 
-import ast
-import configparser
-import json
 import re
-import tomllib
-from pathlib import Path
+import sys
 
 import pytest
 import yaml
 
-from conftest import TEMPLATE, bake, git
+from support import (
+    LEFTOVER_JINJA,
+    OPTIONS,
+    STORAGE_SECTION,
+    bake,
+    dvc_config,
+    git,
+    parse,
+    project_files,
+    run,
+)
 
-OPTIONS = {
-    key: value
-    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
-    if isinstance(value, list) and not key.startswith("_")
-}
 # Every choice of every option once (the rest default), plus combinations that meet in one file.
 CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choices] + [
     {"dvc_remote": "s3", "cml_runner": "aws", "cml_publish_images": "yes"},
@@ -25,9 +27,29 @@ CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choic
     {"dvc_remote": "none", "ci_provider": "none"},
 ]
 DVC_EXTRA = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure", "ssh": "dvc-ssh"}
-# How DVC's config names the default remote's section (configparser keeps the quotes).
-STORAGE_SECTION = "'remote \"storage\"'"
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
+# What a default bake commits (`git ls-files`), written out so a file that appears or goes is seen.
+DEFAULT_TREE = {
+    ".dockerignore", ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitattributes",
+    ".github/dependabot.yml", ".github/workflows/cml.yml", ".github/workflows/image.yml",
+    ".gitignore", ".pre-commit-config.yaml", ".python-version", "Dockerfile", "LICENSE",
+    "Makefile", "README.md", "actions/__init__.py", "actions/actions.py", "config.yml",
+    "credentials.yml", "data/nlu.yml", "data/rules.yml", "data/stories.yml",
+    "docker-compose.yml", "domain.yml", "dvc.yaml", "endpoints.yml", "params.yaml",
+    "pyproject.toml", "requirements/bot.in", "requirements/bot.txt", "requirements/dvc.in",
+    "requirements/dvc.txt", "scripts/charts.py", "scripts/check_lock.py", "scripts/compare.py",
+    "scripts/evaluate.py", "scripts/gate.py", "scripts/metrics.py", "scripts/rasa_config.py",
+    "scripts/rasa_start.py", "scripts/report.py", "scripts/serve.sh", "scripts/split_nlu.py",
+    "scripts/train.py", "tests/conftest.py", "tests/nlu/README.md", "tests/nlu/nlu_test.yml",
+    "tests/test_actions.py", "tests/test_check_lock.py", "tests/test_gate.py",
+    "tests/test_report.py", "tests/test_scripts.py", "tests/test_stories.yml",
+}
+# (option, choice) -> the default files that choice leaves out. Every other choice keeps the
+# default tree: remotes, runners, image publishing and licenses change contents, not files.
+LEAVES_OUT = {
+    ("ci_provider", "none"): {
+        ".github/dependabot.yml", ".github/workflows/cml.yml", ".github/workflows/image.yml",
+    },
+}
 
 
 def config_id(config):
@@ -40,33 +62,28 @@ def text_files(project):
             yield path
 
 
-def parse(path):
-    text = path.read_text()
-    if path.suffix in {".yml", ".yaml"}:
-        return list(yaml.safe_load_all(text))
-    if path.suffix == ".toml":
-        return tomllib.loads(text)
-    if path.suffix == ".json":
-        return json.loads(text)
-    if path.suffix == ".py":
-        return ast.parse(text, filename=str(path))
-    return None
+@pytest.fixture(scope="module")
+def baked(cookies_session):
+    """config id -> its bake, made once for the module's tests (they only read it)."""
+    bakes = {}
 
+    def get(config):
+        key = config_id(config)
+        if key not in bakes:
+            bakes[key] = bake(cookies_session, **config)
+        return bakes[key]
 
-def dvc_config(project):
-    parser = configparser.ConfigParser()
-    parser.read(project / ".dvc/config")
-    return parser
+    return get
 
 
 @pytest.fixture(scope="module")
-def default_project(cookies_session):
-    return bake(cookies_session)
+def default_project(baked):
+    return baked({})
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=config_id)
-def test_every_option_bakes_a_clean_project(cookies, config):
-    project = bake(cookies, **config)
+def test_every_option_bakes_a_clean_project(baked, config):
+    project = baked(config)
     answers = {key: choices[0] for key, choices in OPTIONS.items()} | config
 
     for path in text_files(project):
@@ -88,12 +105,23 @@ def test_every_option_bakes_a_clean_project(cookies, config):
     assert git(project, "branch", "--show-current") == "main"
     assert git(project, "rev-list", "--count", "HEAD") == "1"
     assert git(project, "status", "--porcelain") == ""
-    remotes = {s for s in dvc_config(project).sections() if s.startswith("'remote")}
+    remotes = {s for s in dvc_config(project) if s.startswith("'remote")}
     if answers["dvc_remote"] == "none":
         assert remotes == set()
     else:
         assert remotes == {STORAGE_SECTION}
         assert dvc_config(project)["core"]["remote"] == "storage"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=config_id)
+def test_every_option_bakes_exactly_its_files(baked, config):
+    """Like cookiecutter-data-science: the exact file set of each bake, committed and on disk."""
+    expected = DEFAULT_TREE.difference(*(LEAVES_OUT.get(item, set()) for item in config.items()))
+    project = baked(config)
+    assert sorted(git(project, "ls-files").splitlines()) == sorted(expected)
+    # On disk, beside them: only what DVC keeps for itself (.dvc/tmp, ignored by .dvc/.gitignore).
+    on_disk = set(project_files(project))
+    assert {path for path in on_disk - expected if not path.startswith(".dvc/tmp/")} == set()
 
 
 def test_default_bake_is_a_rasa_project(default_project):
@@ -150,10 +178,6 @@ def test_git_ignores_secrets_and_stray_models(default_project):
 
 def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(default_project, tmp_path):
     """The train stage lays params.yaml's `train` values over config.yml without a conflict."""
-    import sys
-
-    from conftest import run
-
     out = tmp_path / "config.yml"
     script = default_project / "scripts/rasa_config.py"
     run([sys.executable, str(script), "merge", "--out", str(out)], default_project)
@@ -166,8 +190,9 @@ def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(defaul
 
 
 def test_makefile_help_lists_the_targets(default_project):
-    from conftest import run
-
+    """Each target with its `## text`: the pipeline's and the serving ones."""
     output = run(["make", "help"], default_project).stdout
-    for target in ["install", "repro", "push", "pull", "report", "test", "help"]:
-        assert re.search(rf"^\s+{target}\s", output, re.M), target
+    targets = ["install", "repro", "push", "pull", "report", "test", "help", "shell", "serve",
+               "actions"]
+    for target in targets:
+        assert re.search(rf"^\s+{target}\s+\S", output, re.M), target

@@ -1,9 +1,10 @@
-"""`make install` in a baked bot: a missing Python 3.10 or uv is one clear line, not a traceback."""
+"""`make install` in a baked bot: a missing Python 3.10 or uv is one clear line, not a traceback;
+before it, `make repro` says to run it."""
 
 import shutil
 
-from cli import tool_dir
-from conftest import bake, run
+from support import bake, run
+from support.cli import tool_dir
 
 
 def install_with(project, tmp_path, **tools):
@@ -28,3 +29,10 @@ def test_install_without_uv_says_how_to_get_it(cookies, tmp_path):
     assert result.returncode != 0
     assert result.stdout.strip().splitlines()[-1].startswith("ERROR: uv not found")
     assert not (project / ".venv").exists()
+
+
+def test_repro_before_install_says_what_to_do(cookies):
+    project = bake(cookies)
+    result = run(["make", "repro"], project, check=False)
+    assert result.returncode != 0
+    assert "run 'make install' first" in result.stdout + result.stderr

@@ -12,7 +12,7 @@ import shutil
 import pytest
 import yaml
 
-from conftest import TEMPLATE, bake, git, ran_stages, run
+from support import TEMPLATE, bake, git, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 

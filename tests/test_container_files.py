@@ -4,26 +4,16 @@ There is no Docker daemon on the machines that run these tests; the image workfl
 starts the image on GitHub. These checks hold the files to what that build relies on.
 """
 
-import os
 import re
 import shlex
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import dockerfile as buildkit  # the Go parser BuildKit uses, through its Python binding
 import pytest
 import yaml
 
-from conftest import bake
+from support import assert_actions_pinned, bake, shellcheck_run_steps, tool
 
-PINNED_ACTIONS = {
-    "actions/checkout": "3d3c42e5aac5ba805825da76410c181273ba90b1",
-    "actions/setup-python": "5fda3b95a4ea91299a34e894583c3862153e4b97",
-    "astral-sh/setup-uv": "20cfd1bf945f4377ade1205e4dbc17946fc9a30d",
-    "iterative/setup-cml": "f12ea7685438c1fc438d50f77519b3860cf5fa98",
-}
 BUILD_TOOLS = re.compile(r"\b(apt-get|apt|apk|gcc|g\+\+|make|build-essential|uv|pip)\b")
 
 
@@ -299,13 +289,6 @@ def test_compose_points_rasa_at_the_action_service(compose, dockerfile):
 
 # --- the image workflow -------------------------------------------------------------------------
 
-def tool(name):
-    path = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
-    if path is None:
-        pytest.fail(f"{name} not found: `make install` installs requirements-dev.txt")
-    return path
-
-
 def test_image_workflow_only_with_github(cookies):
     assert not (bake(cookies, ci_provider="none") / ".github").exists()
 
@@ -322,12 +305,13 @@ def test_image_workflow_is_hardened_and_builds_what_compose_serves(project, comp
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
     assert job["timeout-minutes"] <= 60
+    used = assert_actions_pinned(path.read_text())  # each at its commit, tag in a comment
+    assert used <= {"actions/checkout", "actions/setup-python", "astral-sh/setup-uv",
+                    "iterative/setup-cml"}
     runs = []
     for step in job["steps"]:
         if "uses" in step:
-            action, _, sha = step["uses"].partition("@")
-            assert PINNED_ACTIONS.get(action) == sha, step["uses"]
-            if action == "actions/checkout":
+            if step["uses"].startswith("actions/checkout@"):
                 assert step["with"]["persist-credentials"] is False
         else:
             assert "${{" not in step["run"], step["run"]
@@ -348,6 +332,13 @@ def test_image_workflow_passes_the_schema_and_zizmor(project):
     ):
         result = subprocess.run(args, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_shellcheck_finds_nothing_in_the_image_workflow_run_scripts(project, tmp_path):
+    workflow = yaml.safe_load((project / ".github/workflows/image.yml").read_text())
+    result, scripts = shellcheck_run_steps([workflow], tmp_path)
+    assert scripts >= 2
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compose_file_passes_the_compose_schema(project):

@@ -6,14 +6,13 @@ folders and applies their difference). The post-gen hook sets up git and DVC the
 baked pyproject.toml tells cruft to leave `.git` and DVC's local folders out of that diff.
 """
 
-import configparser
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import TEMPLATE, git, run
+from support import TEMPLATE, dvc_config, git, git_status, run
 
 
 def cruft(*args, cwd, check=True):
@@ -32,12 +31,6 @@ def template_repo(dest):
     git(dest, "add", "--all")
     git(dest, "commit", "--quiet", "-m", "template v1")
     return dest
-
-
-def dvc_config(project):
-    parser = configparser.ConfigParser()
-    parser.read(project / ".dvc/config")
-    return {s: dict(parser[s]) for s in parser.sections()}
 
 
 @pytest.mark.e2e
@@ -77,7 +70,7 @@ def test_cruft_update_brings_template_changes_and_keeps_user_edits(tmp_path):
     # The hooks' re-run touched neither the history nor DVC's set-up.
     assert git(project, "rev-parse", "HEAD") == head
     assert dvc_config(project) == config_before
-    status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
+    status = git_status(project)
     assert {line[3:] for line in status.splitlines()} == {
         ".cruft.json",
         "params.yaml",

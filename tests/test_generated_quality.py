@@ -6,22 +6,15 @@ post-gen hook only removes files of unchosen options and sets up git and DVC, so
 holds every Python file any option can produce, rendered for that option.
 """
 
-import json
+import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
-from cookiecutter.main import cookiecutter
 
-from conftest import TEMPLATE, run
+from support import OPTIONS, TEMPLATE, bake_without_hooks, run
 
-OPTIONS = {
-    key: value
-    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
-    if isinstance(value, list) and not key.startswith("_")
-}
 VARIANTS = [{key: choice} for key, choices in OPTIONS.items() for choice in choices[1:]]
 VARIANTS = [{}] + VARIANTS + [{"ci_provider": "none", "dvc_remote": "none"}]
 RUFF = [sys.executable, "-m", "ruff"]
@@ -29,13 +22,6 @@ RUFF = [sys.executable, "-m", "ruff"]
 
 def variant_id(config):
     return "-".join(f"{k}={v}" for k, v in config.items()) or "defaults"
-
-
-def bake_without_hooks(out, config):
-    project = cookiecutter(
-        str(TEMPLATE), no_input=True, extra_context=config, output_dir=str(out), accept_hooks=False
-    )
-    return Path(project)
 
 
 @pytest.mark.parametrize("config", VARIANTS, ids=variant_id)
@@ -63,9 +49,14 @@ def test_the_template_tests_with_the_ruff_the_project_pins():
 
 def test_ruff_settings_target_the_bots_python(tmp_path):
     project = bake_without_hooks(tmp_path, {})
-    settings = run([*RUFF, "check", "--show-settings", "actions/actions.py"], project).stdout
-    assert "target_version = 3.10" in settings or "py310" in settings
-    assert "line_length = 100" in settings
+    shown = run([*RUFF, "check", "--show-settings", "actions/actions.py"], project).stdout
+    settings = dict(
+        line.split(" = ", 1) for line in shown.splitlines() if re.match(r"[a-z_.]+ = ", line)
+    )
+    assert shown.splitlines()[1] == f'Settings path: "{project / "pyproject.toml"}"'
+    for tool in ("linter", "formatter"):
+        assert settings[f"{tool}.unresolved_target_version"] == "3.10", tool
+    assert settings["linter.line_length"] == settings["formatter.line_width"] == "100"
 
 
 def precommit_hooks(project):

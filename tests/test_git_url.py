@@ -5,8 +5,8 @@
 
 import time
 
-from cli import cookiecutter
-from conftest import TEMPLATE, git, run
+from support import TEMPLATE, git, run
+from support.cli import cookiecutter
 
 
 def test_bake_from_a_git_url_of_the_committed_template(tmp_path):

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import TEMPLATE
+from support import TEMPLATE
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
 SCRIPTS = TEMPLATE / "{{cookiecutter.project_slug}}/scripts"

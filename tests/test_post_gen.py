@@ -1,20 +1,10 @@
 """The post-gen hook's functions, imported from the template (its Jinja sits under `__main__`)."""
 
-import importlib.util
-import json
-
 import pytest
 
-from conftest import TEMPLATE, bake, git
+from support import DEFAULTS, TEMPLATE, bake, git, load_hook
 
-SPEC = importlib.util.spec_from_file_location("post_gen", TEMPLATE / "hooks/post_gen_project.py")
-post_gen = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(post_gen)
-
-DEFAULTS = {
-    key: value[0] if isinstance(value, list) else value
-    for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
-}
+post_gen = load_hook("post_gen_project")
 DVC_LOCKS = {f"requirements/dvc-{extra}.txt" for extra in ("base", "s3", "gs", "azure", "ssh")}
 WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"}
 
@@ -83,8 +73,9 @@ def test_running_the_hook_again_changes_nothing(cookies):
     """cruft re-runs hooks: a second run must not re-init, re-commit or move the remote."""
     project = bake(cookies)
     head, config = git(project, "rev-parse", "HEAD"), (project / ".dvc/config").read_text()
-    answers = DEFAULTS | {"project_slug": project.name}
-    answers["dvc_remote_url"] = f"../{project.name}-dvc-storage"
+    answers = DEFAULTS | {
+        "project_slug": project.name, "dvc_remote_url": f"../{project.name}-dvc-storage"
+    }
     post_gen.main(answers, root=project)
     assert git(project, "rev-parse", "HEAD") == head
     assert (project / ".dvc/config").read_text() == config

@@ -3,38 +3,20 @@
 The hook file imports as it is in the template (its only Jinja sits under `__main__`).
 """
 
-import importlib.util
-import json
-
 import pytest
 
-from cli import REAL, cookiecutter, first_error, tool_dir, tree
-from conftest import TEMPLATE
+from support import COOKIECUTTER_JSON, DEFAULTS, load_hook
+from support.cli import (
+    REAL,
+    canaries,
+    cli_answers,
+    cookiecutter,
+    first_error,
+    tool_dir,
+    tree,
+)
 
-
-def load_hook():
-    spec = importlib.util.spec_from_file_location("pre_gen", TEMPLATE / "hooks/pre_gen_project.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = load_hook()
-COOKIECUTTER_JSON = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-DEFAULTS = {
-    "project_name": "Rasa Assistant",
-    "project_slug": "rasa-assistant",
-    "description": "A bot.",
-    "author_name": "Rasa Team",
-    "author_email": "rasa-team@example.com",
-    "dvc_remote": "local",
-    "dvc_remote_url": "../rasa-assistant-dvc-storage",
-    "ci_provider": "github",
-    "cml_runner": "github-hosted",
-    "cml_publish_images": "no",
-    "license": "MIT",
-    "_copy_without_render": COOKIECUTTER_JSON["_copy_without_render"],
-}
+hook = load_hook("pre_gen_project")
 
 
 def answers(**changes):
@@ -412,13 +394,80 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), REFUSED, ids=[m for _, m in REFUSED])
+# Hostile answers: (id, answers, first words of the error line, or (who, text) when cookiecutter
+# stops the bake itself). A slug of ../evil is refused above.
+HOSTILE = [
+    ("newline-in-name", {"project_name": "Bot\nname: evil"}, "project_name 'Bot\\nname: evil'"),
+    # Jinja turns a carriage return into a newline while cookiecutter renders the answer
+    ("cr-in-description", {"description": "ok\r# evil"}, "description 'ok\\n# evil'"),
+    ("command-substitution", {"project_name": "Bot $(touch pwned)"}, "project_name 'Bot $(touch"),
+    ("backticks", {"author_name": "`touch pwned`"}, "author_name '`touch pwned`'"),
+    (
+        "python-breakout",
+        {"project_name": 'x""" + __import__("os").system("id") + """'},
+        'project_name \'x"""',
+    ),
+    ("backslash", {"project_name": "Bot \\N{x}"}, "project_name 'Bot \\N{x}'"),
+    ("html-comment", {"description": "<!-- the rest of the README"}, "description '<!--"),
+    (
+        "jinja-that-survived",
+        {"project_name": "{{ '{{' }} cookiecutter.x }}"},
+        "project_name '{{ cookiecutter.x }}'",
+    ),
+    ("bidi-override", {"description": "safe\u202e txt.exe"}, "description 'safe\\u202e"),
+    ("zero-width-space", {"project_name": "Pay\u200bPal bot"}, "project_name 'Pay\\u200bPal"),
+    ("word-joiner", {"author_name": "Team\u2060"}, "author_name 'Team\\u2060'"),
+    ("tag-characters", {"description": "hi\U000e0069"}, "description 'hi\\U000e0069'"),
+    ("name-without-letters", {"project_name": "***"}, "project_slug '(none)'"),
+    ("author-without-letters", {"author_name": "."}, "author_name '.'"),
+    ("too-long", {"project_name": "x" * 100_000, "project_slug": "bot"}, "project_name 'xxx"),
+    ("slug-too-long", {"project_slug": "b" * 200}, "project_slug 'bbb"),
+    # cookiecutter stops these itself, before the hook: a slug longer than a file name may be ...
+    (
+        "slug-longer-than-a-file-name",
+        {"project_slug": "b" * 300},
+        ("cookiecutter", "File name too long"),
+    ),
+    # ... a slug naming a folder that exists ...
+    ("slug-dotdot", {"project_slug": ".."}, ("cookiecutter", "directory already exists")),
+    # ... and a value outside a choice list given on the command line.
+    (
+        "choice-injection-via-cli",
+        {"license": "MIT; rm -rf ~"},
+        ("cookiecutter", "provided for choice variable"),
+    ),
+    ("slug-absolute", {"project_slug": "/tmp/evil"}, "project_slug '/tmp/evil'"),
+    ("slug-shell", {"project_slug": "bot;rm"}, "project_slug 'bot;rm'"),
+    ("email-injection", {"author_email": "a@b.co\nevil"}, "author_email 'a@b.co\\nevil'"),
+    ("url-command", {"dvc_remote_url": "../$(touch pwned)"}, "dvc_remote_url '../$(touch"),
+    (
+        "url-spaces",
+        {"dvc_remote": "s3", "dvc_remote_url": "s3://b/x --force"},
+        "dvc_remote_url 's3://b/x --force'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [pytest.param(args, f"{message}: ", id=message) for args, message in REFUSED]
+    + [pytest.param(cli_answers(answers), message, id=name) for name, answers, message in HOSTILE],
+)
 def test_refused_bake_leaves_nothing(tmp_path, args, message):
+    """Refused with one short line (or cookiecutter's own error), nothing written, nothing run."""
+    assert canaries(tmp_path) == []
     out = tmp_path / "out"
+    out.mkdir()
     result = cookiecutter(out, *args)
     assert result.returncode != 0
-    assert first_error(result).startswith(f"ERROR: {message}: ")
+    if isinstance(message, tuple):
+        assert message[1] in result.stdout + result.stderr
+    else:
+        line = first_error(result)
+        assert line.startswith(f"ERROR: {message}")
+        assert len(line) < 400
     assert tree(tmp_path) == ["out"]
+    assert canaries(tmp_path) == []
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,5 @@
 """Non-interactive use: a team config file (examples/team.yaml) and --replay."""
 
-import configparser
 import json
 import shutil
 import subprocess
@@ -8,8 +7,8 @@ import subprocess
 import pytest
 import yaml
 
-from cli import cookiecutter
-from conftest import TEMPLATE, git
+from support import STORAGE_SECTION, TEMPLATE, dvc_config, git
+from support.cli import cookiecutter
 
 TEAM = TEMPLATE / "examples/team.yaml"
 
@@ -25,9 +24,7 @@ def home(tmp_path):
 
 
 def remote_url(project):
-    parser = configparser.ConfigParser()
-    parser.read(project / ".dvc/config")
-    return parser["'remote \"storage\"'"]["url"]
+    return dvc_config(project)[STORAGE_SECTION]["url"]
 
 
 def text_files(project):

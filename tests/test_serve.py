@@ -7,7 +7,6 @@ import json
 import os
 import re
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import bake, free_port, run
+from support import bake, free_port, run, tool
 
 # Stand-ins for Rasa and the action server, so the supervision in scripts/serve.sh can be driven
 # many times in a row (real Rasa takes about a minute to start). Like the real ones, each answers
@@ -155,12 +154,6 @@ def response_texts(project):
     }
 
 
-def test_makefile_lists_the_serving_targets(cookies):
-    output = run(["make", "help"], bake(cookies)).stdout
-    for target in ["shell", "serve", "actions"]:
-        assert re.search(rf"^\s+{target}\s+\S", output, re.M), target
-
-
 def test_serve_without_a_model_says_how_to_get_one(cookies):
     project = bake(cookies)
     result = run(["make", "serve"], project, check=False, timeout=60)
@@ -171,12 +164,8 @@ def test_serve_without_a_model_says_how_to_get_one(cookies):
 
 
 def test_serve_script_passes_shellcheck(cookies):
-    search = os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]])
-    shellcheck = shutil.which("shellcheck", path=search)
-    if shellcheck is None:
-        pytest.fail("shellcheck not found: `make install` installs requirements-dev.txt")
     script = bake(cookies) / "scripts/serve.sh"
-    result = subprocess.run([shellcheck, str(script)], capture_output=True, text=True)
+    result = subprocess.run([tool("shellcheck"), str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
 
@@ -255,8 +244,8 @@ def stub_bot_env(root):
     python = root / "bin/python"
     python.write_text(f'#!/bin/sh\nPYTHONPATH="{modules}" exec "{sys.executable}" "$@"\n')
     (root / "bin/rasa").write_text(f'#!/bin/sh\nexec "{python}" -m rasa "$@"\n')
-    for tool in (python, root / "bin/rasa"):
-        tool.chmod(0o755)
+    for program in (python, root / "bin/rasa"):
+        program.chmod(0o755)
     return root
 
 

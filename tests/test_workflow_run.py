@@ -23,10 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-import cml_recorder
-from conftest import git, run
-from test_workflow_static import rendered  # noqa: F401  (session fixture: every rendered workflow)
-from workflow_runner import Event, concurrency_outcome, minimal_env, run_job
+from support import cml_recorder, git, run
+from support.workflow_runner import Event, concurrency_outcome, minimal_env, run_job
 
 REPOSITORY = "acme/support-bot"
 CLOUD_SECRETS = {
@@ -40,7 +38,6 @@ CLOUD_SECRETS = {
     },
 }
 WATERMARK = "Model report"
-CML_VERSION = "0.20.6"
 FORK = "someone/support-bot"
 
 
@@ -146,7 +143,7 @@ def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
             env_file.write(f"UV_CACHE_DIR={uv_cache}\n")
 
     def setup_cml(step, env):
-        assert step["with"] == {"version": CML_VERSION, "vega": False}
+        assert step["with"] == {"version": cml_recorder.CML_VERSION, "vega": False}
         cml_recorder.install(bin_dir / "cml", log)
         add_path(env, bin_dir / "cml")
 
@@ -207,7 +204,7 @@ def launch_runner(workflow, tmp_path, log, secrets, variables=None, head_repo=RE
     [{}, {"CML_CLOUD_GPU": "v100", "CML_CLOUD_SPOT": "true", "CML_CLOUD_TYPE": "xl"}],
     ids=["defaults", "gpu-spot"],
 )
-def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path, cloud, variables):  # noqa: F811
+def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path, cloud, variables):
     workflow = yaml.safe_load(rendered[f"s3-{cloud}-no"].read_text())
     log = tmp_path / "cml.jsonl"
     secrets = {"REPO_TOKEN": "ghp_test", **CLOUD_SECRETS[cloud]}
@@ -229,7 +226,7 @@ def test_launch_runner_job_calls_cml_runner_launch_correctly(rendered, tmp_path,
     assert call["telemetry_off"]
 
 
-def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):  # noqa: F811
+def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):
     """The recorder refuses a launch CML could not do: the secrets must reach the step."""
     workflow = yaml.safe_load(rendered["s3-aws-no"].read_text())
     job = launch_runner(workflow, tmp_path, tmp_path / "cml.jsonl", {"REPO_TOKEN": "ghp_test"})
@@ -238,7 +235,7 @@ def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):  # n
 
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
-def test_fork_pr_trains_on_a_github_hosted_runner_instead_of_failing(rendered, tmp_path, cloud):  # noqa: F811
+def test_fork_pr_trains_on_a_github_hosted_runner_instead_of_failing(rendered, tmp_path, cloud):
     """A fork's run gets no secrets: no launch, the train job goes to ubuntu-latest, and says why."""
     workflow = yaml.safe_load(rendered[f"s3-{cloud}-no"].read_text())
     log = tmp_path / "cml.jsonl"
@@ -263,7 +260,7 @@ def test_fork_pr_trains_on_a_github_hosted_runner_instead_of_failing(rendered, t
     assert train.runs_on == "ubuntu-latest"
 
 
-def test_runs_on_main_are_never_cancelled_and_superseded_pr_runs_are(rendered):  # noqa: F811
+def test_runs_on_main_are_never_cancelled_and_superseded_pr_runs_are(rendered):
     for workflow in (yaml.safe_load(path.read_text()) for path in rendered.values()):
         pushes = [
             (Event("push", "refs/heads/main", sha), run)
@@ -274,100 +271,6 @@ def test_runs_on_main_are_never_cancelled_and_superseded_pr_runs_are(rendered): 
         assert concurrency_outcome(workflow, pr) == ["cancelled", "completed"]
         mixed = [pushes[0], pr[0], pushes[1]]
         assert concurrency_outcome(workflow, mixed) == ["completed"] * 3
-
-
-def test_concurrency_replay_follows_githubs_rules():
-    """One fixed group without cancel-in-progress: the second run waits, the third replaces it."""
-    workflow = {"name": "w", "concurrency": {"group": "one", "cancel-in-progress": False}}
-    runs = [(Event("push", "refs/heads/main", str(n)), str(n)) for n in range(3)]
-    assert concurrency_outcome(workflow, runs) == ["completed", "cancelled", "completed"]
-    workflow["concurrency"]["cancel-in-progress"] = True
-    assert concurrency_outcome(workflow, runs) == ["cancelled", "cancelled", "completed"]
-
-
-def test_each_step_gets_a_runners_environment_not_the_test_process(tmp_path):
-    """Nothing of the test process leaks into a step: PATH, telemetry switches, HOME."""
-    workflow = {
-        "jobs": {
-            "j": {
-                "runs-on": "ubuntu-latest",
-                "steps": [{"run": "env > env.txt"}, {"uses": "acme/tool@v1"}],
-            }
-        },
-    }
-
-    def tool(step, env):
-        with open(env["GITHUB_PATH"], "a") as path_file:
-            path_file.write("/opt/acme\n")
-
-    job = run_job(
-        workflow,
-        "j",
-        tmp_path / "work",
-        Event("push", "refs/heads/main", "0" * 40),
-        tmp_path / "runner",
-        {"acme/tool": tool},
-    )
-    assert job.succeeded
-    seen = dict(
-        line.split("=", 1)
-        for line in (tmp_path / "work/env.txt").read_text().splitlines()
-        if "=" in line
-    )
-    assert seen["PATH"] == minimal_env(tmp_path / "runner")["PATH"]
-    assert seen["HOME"] == str(tmp_path / "runner/home")
-    for leaked in (
-        "DVC_NO_ANALYTICS",
-        "RASA_TELEMETRY_ENABLED",
-        "ITERATIVE_DO_NOT_TRACK",
-        "VIRTUAL_ENV",
-    ):
-        assert leaked not in seen, leaked
-
-
-@pytest.mark.parametrize(
-    "argv, error",
-    [
-        (["comment", "create", "--watermark", "x", "r.md"], "Unknown argument: watermark"),
-        (["comment", "update", "--publish=yes", "r.md"], "is not a boolean"),
-        (["comment", "create", "--publish-native", "r.md"], "not available on GitHub"),
-        (["send-comment", "r.md"], "Unknown command"),
-        (["runner", "launch", "--cloud=ibm"], "Choices"),
-        (["runner", "launch", "--cloud-hdd-size=big"], "is not a number"),
-        (["comment", "create", "missing.md"], "ENOENT"),
-    ],
-)
-def test_recorder_refuses_what_cml_refuses(tmp_path, argv, error, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "r.md").write_text("report\n")
-    env = {"REPO_TOKEN": "t", "GITHUB_ACTIONS": "true", "CML_RECORDER_LOG": str(tmp_path / "log")}
-    assert cml_recorder.main(argv, env) == 1
-    assert error in capsys.readouterr().err
-    assert not (tmp_path / "log").exists()
-
-
-def test_recorder_accepts_and_records_a_valid_comment(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "r.md").write_text("report\n")
-    env = {"REPO_TOKEN": "t", "CML_RECORDER_LOG": str(tmp_path / "log")}
-    argv = ["comment", "update", "--watermark-title=Model report", "--no-publish", "r.md"]
-    assert cml_recorder.main(argv, env) == 0
-    [call] = cml_recorder.calls(tmp_path / "log")
-    assert call["options"] == {"watermark-title": "Model report", "publish": False}
-    assert call["markdown"] == "report\n"
-    assert cml_recorder.main(argv, {"CML_RECORDER_LOG": env["CML_RECORDER_LOG"]}) == 1  # no token
-
-
-def test_recorder_refuses_to_publish_a_report_whose_image_is_missing(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "r.md").write_text("![matrix](report/matrix.png)\n")
-    env = {"REPO_TOKEN": "t", "CML_RECORDER_LOG": str(tmp_path / "log")}
-    assert cml_recorder.main(["comment", "update", "--publish", "r.md"], env) == 1
-    assert cml_recorder.main(["comment", "update", "--publish=false", "r.md"], env) == 0
-    (tmp_path / "report").mkdir()
-    (tmp_path / "report/matrix.png").write_bytes(b"\x89PNG")
-    assert cml_recorder.main(["comment", "update", "--publish", "r.md"], env) == 0
-    assert cml_recorder.calls(tmp_path / "log")[-1]["published"] == ["report/matrix.png"]
 
 
 # --- end to end: the train-report-gate job on a real bot --------------------------------------
@@ -678,7 +581,7 @@ def with_remote(remote, warm=False):
     "remote, runner",
     [("s3", "aws"), ("gs", "gcp"), ("azure", "azure"), ("ssh", "github-hosted")],
 )
-def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner):  # noqa: F811
+def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner):
     """No secrets: GitHub's runner instead of the cloud's, no key files, nothing pulled, the
     report says why, no comment; the pipeline (warm here) and the gate still run."""
     workflow = yaml.safe_load(rendered[f"{remote}-{runner}-no"].read_text())
@@ -727,7 +630,7 @@ def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner)
 
 @pytest.mark.e2e
 @pytest.mark.parametrize("remote", ["s3", "gs", "azure", "ssh"])
-def test_credential_steps_give_dvc_the_secrets(github, rendered, remote):  # noqa: F811
+def test_credential_steps_give_dvc_the_secrets(github, rendered, remote):
     """A same-repository run: the credential step writes what DVC needs, privately, and lets the
     pipeline pull (the steps from the pipeline on need the real remote: not run here)."""
     workflow = yaml.safe_load(rendered[f"{remote}-github-hosted-no"].read_text())
@@ -764,7 +667,7 @@ def test_credential_steps_give_dvc_the_secrets(github, rendered, remote):  # noq
 
 
 @pytest.mark.e2e
-def test_publish_path_posts_the_report_with_its_images(github, rendered):  # noqa: F811
+def test_publish_path_posts_the_report_with_its_images(github, rendered):
     """cml_publish_images=yes: the comment is report.md, whose local images CML uploads."""
     workflow = yaml.safe_load(rendered["local-github-hosted-yes"].read_text())
     sha = git(github.origin, "rev-parse", "main")

@@ -5,52 +5,42 @@ cml_runner x cml_publish_images, then: GitHub's workflow schema and zizmor find 
 finds nothing in the `run:` scripts, and the hardening rules hold on the parsed YAML.
 """
 
-import itertools
 import json
 import re
 import shlex
 import shutil
 import subprocess
-from pathlib import Path
 
-import cml_recorder
 import pytest
 import yaml
-from conftest import TEMPLATE
-from cookiecutter.main import cookiecutter
-from workflow_runner import Evaluator, condition
 
-OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-COMBINATIONS = [
-    dict(zip(("dvc_remote", "cml_runner", "cml_publish_images"), combo, strict=True))
-    for combo in itertools.product(
-        OPTIONS["dvc_remote"], OPTIONS["cml_runner"], OPTIONS["cml_publish_images"]
-    )
-]
-# ../shared/pinned-actions.md: action -> (commit, tag). Nothing else may be used.
-PINNED = {
-    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
-    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
-    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
-    "iterative/setup-cml": ("f12ea7685438c1fc438d50f77519b3860cf5fa98", "v2.0.1"),
-    "actions/upload-artifact": ("bbbca2ddaa5d8feaa63e36b76fdaad77386f024f", "v7.0.0"),
-    "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
-}
-CML_VERSION = "0.20.6"  # ../shared/cml-cli.json describes this version's CLI
+from support import (
+    LEFTOVER_JINJA,
+    PINNED_ACTIONS,
+    WORKFLOW_COMBINATIONS,
+    assert_actions_pinned,
+    cml_recorder,
+    combo_id,
+    shellcheck_run_steps,
+    tool,
+)
+from support.workflow_runner import Evaluator, condition
+
 PRIVATE_REMOTES = {"s3", "gs", "azure", "ssh"}
 # zizmor --persona=auditor findings accepted on purpose: {audit id: reason}. None today: secrets
 # live in GitHub environments (dvc-remote, cml-runner), and the self-hosted runner's label comes
 # from launch-runner's output (a single-use runner, `cml runner launch --single`).
 ACCEPTED_AUDITOR_FINDINGS: dict[str, str] = {}
-# Expressions in env/with may read these contexts; github.event and github.head_ref are set by
-# whoever opens the pull request and never reach a step's environment.
-TRUSTED_EXPRESSION_NAMES = (
-    "secrets.",
-    "vars.",
-    "steps.",
-    "needs.",
-    "runner.os",
-    "github.sha",
+# The only expressions env/with may hold, each read whole: a secret, a variable (with a literal
+# default), a step's or a needed job's output, the runner's OS, the commit, the workflow's token.
+# github.event and github.head_ref are set by whoever opens the pull request and never reach a
+# step's environment.
+TRUSTED_EXPRESSION = re.compile(
+    r" (?:secrets\.[A-Z][A-Z0-9_]*"
+    r"|vars\.[A-Z][A-Z0-9_]*(?: \|\| '[\w-]*')?"
+    r"|steps\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
+    r"|needs\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
+    r"|runner\.os|github\.sha|github\.token) "
 )
 REMOTE_SECRETS = {
     "local": set(),
@@ -78,37 +68,6 @@ TELEMETRY_OFF = {
     "RASA_TELEMETRY_ENABLED": "false",
 }
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
-
-
-def combo_id(combo):
-    return "-".join(combo.values())
-
-
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory):
-    """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project)."""
-    root = tmp_path_factory.mktemp("workflows")
-    files = {}
-    for combo in COMBINATIONS:
-        name = combo_id(combo)
-        project = cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            accept_hooks=False,
-            output_dir=str(root / name),
-            extra_context={**combo, "ci_provider": "github"},
-        )
-        files[name] = shutil.copy(f"{project}/.github/workflows/cml.yml", root / f"{name}.yml")
-        shutil.copy(f"{project}/.github/dependabot.yml", root / f"{name}-dependabot.yml")
-        shutil.rmtree(root / name)
-    return {name: Path(path) for name, path in files.items()}
-
-
-def tool(name):
-    path = shutil.which(name)
-    assert path, f"{name} not found on PATH: `make install` puts it in .venv (requirements-dev.txt)"
-    return path
 
 
 def steps(workflow, job="train-report-gate"):
@@ -203,25 +162,16 @@ def test_zizmor_finds_nothing_in_any_workflow(rendered):
 
 
 def test_shellcheck_finds_nothing_in_the_run_scripts(rendered, tmp_path):
-    scripts = {}
-    for workflow in map(lambda p: yaml.safe_load(p.read_text()), rendered.values()):
-        for step in all_steps(workflow):
-            if "run" in step:
-                scripts.setdefault(step["run"], tmp_path / f"step-{len(scripts)}.sh")
-    for text, path in scripts.items():
-        path.write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + text)
-    result = subprocess.run(
-        [tool("shellcheck"), "--severity=style", *map(str, scripts.values())],
-        capture_output=True,
-        text=True,
-    )
+    workflows = [yaml.safe_load(path.read_text()) for path in rendered.values()]
+    result, scripts = shellcheck_run_steps(workflows, tmp_path)
+    assert scripts > 10
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 # --- hardening and behaviour, per combination -----------------------------------------------
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_workflow_is_hardened(rendered, combo):
     text = rendered[combo_id(combo)].read_text()
     assert not LEFTOVER_JINJA.search(text)
@@ -251,17 +201,11 @@ def test_workflow_is_hardened(rendered, combo):
         else:
             assert "environment" not in job, job_id
 
-    uses = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
-    assert uses
-    for path, ref, comment in uses:
-        action = "/".join(path.split("/")[:2])  # actions/cache/restore is in actions/cache
-        assert action in PINNED, f"{action} is not in pinned-actions.md"
-        commit, tag = PINNED[action]
-        assert (ref, comment.strip()) == (commit, f"# {tag}"), action
+    assert_actions_pinned(text)
 
     for step in all_steps(workflow):
         if step.get("uses", "").startswith("iterative/setup-cml@"):
-            assert step["with"] == {"version": CML_VERSION, "vega": False}
+            assert step["with"] == {"version": cml_recorder.CML_VERSION, "vega": False}
 
     for step in all_steps(workflow):
         if step.get("uses", "").startswith("actions/checkout@"):
@@ -271,17 +215,16 @@ def test_workflow_is_hardened(rendered, combo):
             (step.get("with") or {}).values()
         ):
             for expression in EXPRESSION.findall(str(value)):
-                names = re.findall(r"[A-Za-z_][\w.\-]*", expression.split("||")[0])
-                assert all(
-                    n.startswith(TRUSTED_EXPRESSION_NAMES) or n == "github.token" for n in names
-                ), f"untrusted or unexpected expression in env/with: {expression}"
+                assert TRUSTED_EXPRESSION.fullmatch(expression), (
+                    f"untrusted or unexpected expression in env/with: {expression}"
+                )
     for scope in [workflow, *workflow["jobs"].values()]:
         assert not secrets_in(scope.get("env")), (
             "secrets belong in the env of the steps that use them"
         )
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_secrets_are_exactly_those_of_the_chosen_remote_and_runner(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     expected = REMOTE_SECRETS[combo["dvc_remote"]] | RUNNER_SECRETS[combo["cml_runner"]]
@@ -299,7 +242,7 @@ def test_secrets_are_exactly_those_of_the_chosen_remote_and_runner(rendered, com
                 assert ".venv-dvc/bin/dvc " in step["run"] or step["id"] == "credentials"
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     runs = [s.get("run", s.get("uses", "")).strip() for s in steps(workflow)]
@@ -349,11 +292,11 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(ren
     assert comment["env"] == {"REPO_TOKEN": "${{ github.token }}"}
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     [upload] = [s for s in steps(workflow) if "upload-artifact" in s.get("uses", "")]
-    assert upload["uses"] == "actions/upload-artifact@" + PINNED["actions/upload-artifact"][0]
+    assert upload["uses"] == "actions/upload-artifact@" + PINNED_ACTIONS["actions/upload-artifact"][0]
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "model-report"
     assert upload["with"]["path"].split() == ["report.md", "report/"]
@@ -363,7 +306,7 @@ def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
     assert "/actions/runs/$GITHUB_RUN_ID" in start and "model-report" in start
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_rasa_cache_is_restored_before_training_and_saved_under_this_commit(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     restore = next(s for s in steps(workflow) if "cache/restore" in s.get("uses", ""))
@@ -405,7 +348,7 @@ def test_superseded_runs_are_cancelled_on_pull_requests_only(rendered):
     assert groups[main[0]] != groups[main[1]], "two pushes to main both run to the end"
 
 
-@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
 def test_runner_choice(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     train = workflow["jobs"]["train-report-gate"]
@@ -459,15 +402,3 @@ def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered)
     assert condition(push["if"], contexts("push"), "success")
     assert not condition(push["if"], contexts("pull_request"), "success")
     assert not condition(push["if"], contexts("workflow_dispatch"), "success")
-
-
-def test_expression_evaluator_follows_githubs_rules():
-    """The step runner's evaluator on the cases the workflows use, so its answers can be trusted."""
-    contexts = {"vars": {"GPU": "", "SPOT": "true"}, "github": {"event_name": "Push"}}
-    evaluate = Evaluator(contexts).evaluate
-    assert evaluate("vars.GPU || 'nogpu'") == "nogpu"
-    assert evaluate("vars.SPOT || 'false'") == "true"
-    assert evaluate("vars.MISSING") is None
-    assert evaluate("github.event_name == 'push'") is True  # case-insensitive, like GitHub
-    assert evaluate("!(github.event_name == 'push') && true") is False
-    assert evaluate("format('origin/{0}', 'main')") == "origin/main"

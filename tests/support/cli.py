@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE
+from support import TEMPLATE
 
 # The tools the post-gen hook runs, found once on the PATH the suite was started with.
 REAL = {name: shutil.which(name) for name in ("git", "uv")}
@@ -74,3 +74,16 @@ def tree(root):
     """Every path under root, relative, sorted: to compare what is on disk before and after."""
     root = Path(root)
     return sorted(str(p.relative_to(root)) for p in root.rglob("*")) if root.exists() else []
+
+
+def cli_answers(answers):
+    """{key: value} as cookiecutter's `key=value` arguments."""
+    return [f"{key}={value}" for key, value in answers.items()]
+
+
+def canaries(*folders):
+    """The files a hostile answer names (`touch /tmp/pwned`, `touch pwned`, a slug of /tmp/evil)
+    wherever they would land had it run: /tmp, the current folder, any depth of `folders`."""
+    found = [Path("/tmp/pwned"), Path("/tmp/evil"), Path("pwned").resolve()]
+    found += [path for folder in folders for path in Path(folder).rglob("pwned")]
+    return [str(path) for path in found if path.exists()]

@@ -4,7 +4,7 @@ CML cannot be installed here (npm has no @dvcorg/cml), so tests put this recorde
 `cml` (`install(bin_dir, log)`). Like CML's yargs parser in strict mode, it refuses unknown
 commands and options, bad choices and values, and a missing markdown file; like CML, it needs a
 token (REPO_TOKEN or GITHUB_TOKEN) to talk to GitHub, and a cloud runner needs that cloud's
-credentials. Each accepted call is appended to the log as one JSON line. tests/cml-cli.json
+credentials. Each accepted call is appended to the log as one JSON line. tests/support/cml-cli.json
 lists every command and option, read from CML's source (bin/cml/**/*.js).
 """
 
@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 SPEC = json.loads((Path(__file__).with_name("cml-cli.json")).read_text())
+CML_VERSION = "0.20.6"  # the version whose CLI cml-cli.json describes (../shared/cml-cli.json)
 TOKENS = ("REPO_TOKEN", "repo_token", "GITHUB_TOKEN")
 CLOUD_CREDENTIALS = {
     "aws": [("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")],
