@@ -1,7 +1,8 @@
 """What changed between a baseline revision's evaluation and the workspace's.
 
-Plain functions over the files the pipeline commits (metrics/, plots/, evaluation/), read once
-by scripts/report.py: the baseline's from git, the workspace's from disk.
+A Revision reads the files the pipeline commits (metrics/, plots/, evaluation/) once each: the
+baseline's from git, the workspace's from disk. scripts/report.py builds the baseline's and the
+workspace's once and hands them to the quality gate (scripts/gate.py) and to the functions here.
 """
 
 import csv
@@ -9,6 +10,7 @@ import io
 import json
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 FILES = {
@@ -24,7 +26,7 @@ FILES = {
 
 @dataclass
 class Evaluation:
-    """One revision's committed evaluation files, parsed; None where a file is missing."""
+    """One revision's evaluation files, parsed; None where a file is missing."""
 
     nlu: dict | None = None
     entities: dict | None = None
@@ -58,12 +60,55 @@ def _read(path: str) -> str | None:
         return None
 
 
-def at_commit(commit: str) -> Evaluation:
-    return Evaluation(**{key: _parse(path, _show(commit, path)) for key, path in FILES.items()})
+def resolve(rev: str) -> str | None:
+    """The commit a revision names, or None when the repository has no such revision."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-def in_workspace() -> Evaluation:
-    return Evaluation(**{key: _parse(path, _read(path)) for key, path in FILES.items()})
+class Revision:
+    """The files as committed at `commit`, each read at most once; a baseline that is not a
+    revision here (commit None) has none."""
+
+    def __init__(self, commit: str | None) -> None:
+        self.commit = commit
+        self._texts: dict[str, str | None] = {}
+
+    def _load(self, path: str) -> str | None:
+        return _show(self.commit, path) if self.commit else None
+
+    def text(self, path: str) -> str | None:
+        """The file's text, or None when this revision has no such file."""
+        if path not in self._texts:
+            self._texts[path] = self._load(path)
+        return self._texts[path]
+
+    def data(self, path: str):
+        """The file parsed (JSON, or a list of rows for .csv); None when missing or invalid."""
+        return _parse(path, self.text(path))
+
+    @cached_property
+    def evaluation(self) -> Evaluation:
+        return Evaluation(**{key: self.data(path) for key, path in FILES.items()})
+
+
+class Workspace(Revision):
+    """The files as they are on disk, each read at most once."""
+
+    def __init__(self) -> None:
+        super().__init__(commit=None)
+
+    def _load(self, path: str) -> str | None:
+        return _read(path)
+
+
+def committed(rev: str) -> Revision:
+    """The files committed at the revision `rev` names (none when it is not a revision here)."""
+    return Revision(resolve(rev))
 
 
 def scores_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, float, float]]:
