@@ -34,11 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import compare
+import rasa_config
 import yaml
+from check_lock import FIX as LOCK_FIX
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
 STALE_LOCK_CHOICES = ("fail", "warn")
-LOCK_FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
 # Lines that are not gated metrics, and what their failure means in the verdict.
 FAILURE_REASONS = {
     "baseline": "no baseline to compare with",
@@ -88,10 +89,7 @@ def parse_gate(params: dict | None, where: str) -> Settings:
 
 
 def load_gate(params_path: Path = Path("params.yaml")) -> Settings:
-    try:
-        return parse_gate(yaml.safe_load(params_path.read_text()), str(params_path))
-    except OSError as error:
-        raise GateError(f"cannot read {params_path}: {error.strerror}") from error
+    return parse_gate(rasa_config.read_yaml(params_path, GateError), str(params_path))
 
 
 def baseline_gate(base: compare.Revision, baseline: str) -> Settings | None:
