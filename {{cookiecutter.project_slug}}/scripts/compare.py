@@ -166,10 +166,8 @@ def story_status(failed: list | None, baseline_failed: list | None) -> list[tupl
     ]
 
 
-def new_warnings(now: dict | None, before: dict | None) -> tuple[list[str], list[str]]:
+def new_warnings(now: dict, before: dict) -> tuple[list[str], list[str]]:
     """(new since the baseline, already there) among the validation warnings now."""
-    current = (now or {}).get("warnings") or []
-    if before is None:
-        return [], current
+    current = now.get("warnings") or []
     known = set(before.get("warnings") or [])
     return [w for w in current if w not in known], [w for w in current if w in known]

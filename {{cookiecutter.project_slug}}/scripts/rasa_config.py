@@ -56,10 +56,11 @@ def components(config: dict) -> list[tuple[str, dict]]:
 
 def knob_names(config: dict) -> dict[str, dict]:
     """The params.yaml key of each component: its name, or `Name#2` when the name repeats."""
-    names = [entry["name"] for _, entry in components(config)]
+    entries = [entry for _, entry in components(config)]
+    names = [entry["name"] for entry in entries]
     seen: dict[str, int] = {}
     keys = {}
-    for (_, entry), name in zip(components(config), names, strict=True):
+    for entry, name in zip(entries, names, strict=True):
         seen[name] = seen.get(name, 0) + 1
         key = name if names.count(name) == 1 else f"{name}#{seen[name]}"
         keys[key] = entry
