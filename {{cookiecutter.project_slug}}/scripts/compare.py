@@ -1,8 +1,9 @@
 """What changed between a baseline revision's evaluation and the workspace's.
 
 A Revision reads the files the pipeline commits (metrics/, plots/, evaluation/) once each: the
-baseline's from git, the workspace's from disk. scripts/report.py builds the baseline's and the
-workspace's once and hands them to the quality gate (scripts/gate.py) and to the functions here.
+baseline's from git, the workspace's from disk. scripts/report.py makes the two once and shares
+them among its sections, the quality gate (scripts/gate.py) and its charts; then plain functions
+over the parsed files say what changed.
 """
 
 import csv
@@ -93,6 +94,7 @@ class Revision:
 
     @cached_property
     def evaluation(self) -> Evaluation:
+        """The evaluation files (FILES), parsed once."""
         return Evaluation(**{key: self.data(path) for key, path in FILES.items()})
 
 
