@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+import rasa_config
 
 FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
 
@@ -103,15 +103,9 @@ def stage_problems(stage: str, changes: list, outs: set[str], tracked: set[str])
     return problems
 
 
-def read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise CheckError(f"cannot read {path}: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        where = getattr(error, "problem_mark", None)
-        line = f" (line {where.line + 1})" if where else ""
-        raise CheckError(f"{path} is not valid YAML{line}: fix it, then run again") from error
+def read_stages(path: Path) -> dict:
+    """dvc.yaml or dvc.lock; {} when the file is empty."""
+    data = rasa_config.read_yaml(path, CheckError)
     if data is not None and not isinstance(data, dict):
         raise CheckError(f"{path} must be a mapping of stages")
     return data or {}
@@ -119,13 +113,13 @@ def read_yaml(path: Path) -> dict:
 
 def check(dvc: str) -> list[str]:
     """What makes dvc.lock stale here, one line each; [] when it matches."""
-    dvc_yaml = read_yaml(Path("dvc.yaml"))
+    dvc_yaml = read_stages(Path("dvc.yaml"))
     if not stage_definitions(dvc_yaml):
         return []
     lock_path = Path("dvc.lock")
     if not lock_path.exists():
         return ["`dvc.lock` is missing: no stage's results are committed"]
-    lock = read_yaml(lock_path)
+    lock = read_stages(lock_path)
     locked = set(lock.get("stages") or {})
     outs = outputs(dvc_yaml, lock)
     tracked = git_tracked(outs)

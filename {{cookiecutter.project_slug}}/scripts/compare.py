@@ -1,7 +1,9 @@
 """What changed between a baseline revision's evaluation and the workspace's.
 
-Plain functions over the files the pipeline commits (metrics/, plots/, evaluation/), read once
-by scripts/report.py: the baseline's from git, the workspace's from disk.
+A Revision reads the files the pipeline commits (metrics/, plots/, evaluation/) once each: the
+baseline's from git, the workspace's from disk. scripts/report.py makes the two once and shares
+them among its sections, the quality gate (scripts/gate.py) and its charts; then plain functions
+over the parsed files say what changed.
 """
 
 import csv
@@ -9,6 +11,7 @@ import io
 import json
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 FILES = {
@@ -24,7 +27,7 @@ FILES = {
 
 @dataclass
 class Evaluation:
-    """One revision's committed evaluation files, parsed; None where a file is missing."""
+    """One revision's evaluation files, parsed; None where a file is missing."""
 
     nlu: dict | None = None
     entities: dict | None = None
@@ -58,12 +61,56 @@ def _read(path: str) -> str | None:
         return None
 
 
-def at_commit(commit: str) -> Evaluation:
-    return Evaluation(**{key: _parse(path, _show(commit, path)) for key, path in FILES.items()})
+def resolve(rev: str) -> str | None:
+    """The commit a revision names, or None when the repository has no such revision."""
+    result = subprocess.run(
+        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"],
+        capture_output=True,
+        text=True,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
 
 
-def in_workspace() -> Evaluation:
-    return Evaluation(**{key: _parse(path, _read(path)) for key, path in FILES.items()})
+class Revision:
+    """The files as committed at `commit`, each read at most once; a baseline that is not a
+    revision here (commit None) has none."""
+
+    def __init__(self, commit: str | None) -> None:
+        self.commit = commit
+        self._texts: dict[str, str | None] = {}
+
+    def _load(self, path: str) -> str | None:
+        return _show(self.commit, path) if self.commit else None
+
+    def text(self, path: str) -> str | None:
+        """The file's text, or None when this revision has no such file."""
+        if path not in self._texts:
+            self._texts[path] = self._load(path)
+        return self._texts[path]
+
+    def data(self, path: str):
+        """The file parsed (JSON, or a list of rows for .csv); None when missing or invalid."""
+        return _parse(path, self.text(path))
+
+    @cached_property
+    def evaluation(self) -> Evaluation:
+        """The evaluation files (FILES), parsed once."""
+        return Evaluation(**{key: self.data(path) for key, path in FILES.items()})
+
+
+class Workspace(Revision):
+    """The files as they are on disk, each read at most once."""
+
+    def __init__(self) -> None:
+        super().__init__(commit=None)
+
+    def _load(self, path: str) -> str | None:
+        return _read(path)
+
+
+def committed(rev: str) -> Revision:
+    """The files committed at the revision `rev` names (none when it is not a revision here)."""
+    return Revision(resolve(rev))
 
 
 def scores_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, float, float]]:
@@ -121,10 +168,8 @@ def story_status(failed: list | None, baseline_failed: list | None) -> list[tupl
     ]
 
 
-def new_warnings(now: dict | None, before: dict | None) -> tuple[list[str], list[str]]:
+def new_warnings(now: dict, before: dict) -> tuple[list[str], list[str]]:
     """(new since the baseline, already there) among the validation warnings now."""
-    current = (now or {}).get("warnings") or []
-    if before is None:
-        return [], current
+    current = now.get("warnings") or []
     known = set(before.get("warnings") or [])
     return [w for w in current if w not in known], [w for w in current if w in known]

@@ -29,16 +29,17 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import compare
+import rasa_config
 import yaml
+from check_lock import FIX as LOCK_FIX
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
 STALE_LOCK_CHOICES = ("fail", "warn")
-LOCK_FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
 # Lines that are not gated metrics, and what their failure means in the verdict.
 FAILURE_REASONS = {
     "baseline": "no baseline to compare with",
@@ -88,21 +89,16 @@ def parse_gate(params: dict | None, where: str) -> Settings:
 
 
 def load_gate(params_path: Path = Path("params.yaml")) -> Settings:
-    try:
-        return parse_gate(yaml.safe_load(params_path.read_text()), str(params_path))
-    except OSError as error:
-        raise GateError(f"cannot read {params_path}: {error.strerror}") from error
+    return parse_gate(rasa_config.read_yaml(params_path, GateError), str(params_path))
 
 
-def baseline_gate(commit: str, baseline: str) -> Settings | None:
+def baseline_gate(base: compare.Revision, baseline: str) -> Settings | None:
     """The baseline's own gate settings, or None when its params.yaml has no `gate` section."""
-    result = subprocess.run(
-        ["git", "show", f"{commit}:params.yaml"], capture_output=True, text=True
-    )
-    if result.returncode != 0:
+    text = base.text("params.yaml")
+    if text is None:
         return None
     try:
-        params = yaml.safe_load(result.stdout)
+        params = yaml.safe_load(text)
     except yaml.YAMLError:
         return None
     if not isinstance(params, dict) or "gate" not in params:
@@ -120,41 +116,15 @@ def lookup(data, key: str):
     return None if isinstance(data, bool) or not isinstance(data, int | float) else float(data)
 
 
-def resolve(rev: str) -> str | None:
-    """The commit a revision names, or None when the repository has no such revision."""
-    result = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"],
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
-def read_at(rev: str, path: str) -> dict | None:
-    """A JSON file as committed at a revision, or None when it is not there."""
-    result = subprocess.run(["git", "show", f"{rev}:{path}"], capture_output=True, text=True)
-    if result.returncode != 0:
-        return None
-    try:
-        return json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return None
-
-
-def read_workspace(path: str) -> dict | None:
-    try:
-        return json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def compare(entry: str, commit: str | None, baseline: str, max_drop: float) -> Result:
+def compare_metric(
+    entry: str, base: compare.Revision, now: compare.Revision, baseline: str, max_drop: float
+) -> Result:
     """One gated metric: the workspace's value against the baseline's."""
     optional = entry.endswith("?")
     metric = entry.rstrip("?")
     path, key = metric.split(":", 1)
-    new = lookup(read_workspace(path), key)
-    old = lookup(read_at(commit, path), key) if commit else None
+    new = lookup(now.data(path), key)
+    old = lookup(base.data(path), key)
     if new is None and optional and old is None:
         return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)")
     if new is None and optional:  # e.g. an extractor that now predicts no entity at all
@@ -215,34 +185,38 @@ def env_flag(name: str) -> bool:
 
 def check(
     baseline: str,
+    base: compare.Revision,
+    now: compare.Revision,
     params_path: Path = Path("params.yaml"),
     lock_check: Path | None = None,
     require_baseline: bool | None = None,
 ) -> tuple[list[Result], str]:
-    """Compare every gated metric with the baseline: the results and a one-line verdict.
+    """Compare every gated metric of `now` (the workspace) with `base`, the files committed at
+    the revision `baseline` names: the results and a one-line verdict.
     lock_check and require_baseline default to GATE_LOCK_CHECK and GATE_REQUIRE_BASELINE."""
     if lock_check is None and os.environ.get("GATE_LOCK_CHECK"):
         lock_check = Path(os.environ["GATE_LOCK_CHECK"])
     if require_baseline is None:
         require_baseline = env_flag("GATE_REQUIRE_BASELINE")
-    commit = resolve(baseline)
     workspace = load_gate(params_path)  # checked even when the baseline's settings apply
-    settings = (baseline_gate(commit, baseline) if commit else None) or workspace
+    settings = baseline_gate(base, baseline) or workspace
 
     results = []
-    if commit is None and require_baseline:
+    if base.commit is None and require_baseline:
         line = (
             f"FAIL baseline {baseline} is not a revision here: check out with `fetch-depth: 0` "
             "so the base branch's history is there"
         )
         results.append(Result("baseline", None, None, True, line))
-    results += [compare(entry, commit, baseline, settings.max_drop) for entry in settings.metrics]
+    results += [
+        compare_metric(entry, base, now, baseline, settings.max_drop) for entry in settings.metrics
+    ]
     if lock_check is not None:
         results.append(lock_result(lock_check, settings.stale_lock))
     note = settings_note(settings, workspace)
     if note:
         results.append(note)
-    return results, verdict(results, settings, commit, baseline)
+    return results, verdict(results, settings, base.commit, baseline)
 
 
 def is_metric(result: Result) -> bool:
@@ -290,7 +264,14 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        results, outcome = check(args.baseline, args.params, args.lock_check, args.require_baseline)
+        results, outcome = check(
+            args.baseline,
+            compare.committed(args.baseline),
+            compare.Workspace(),
+            args.params,
+            args.lock_check,
+            args.require_baseline,
+        )
     except GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2

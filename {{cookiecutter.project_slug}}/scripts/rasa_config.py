@@ -56,10 +56,11 @@ def components(config: dict) -> list[tuple[str, dict]]:
 
 def knob_names(config: dict) -> dict[str, dict]:
     """The params.yaml key of each component: its name, or `Name#2` when the name repeats."""
-    names = [entry["name"] for _, entry in components(config)]
+    entries = [entry for _, entry in components(config)]
+    names = [entry["name"] for entry in entries]
     seen: dict[str, int] = {}
     keys = {}
-    for (_, entry), name in zip(components(config), names, strict=True):
+    for entry, name in zip(entries, names, strict=True):
         seen[name] = seen.get(name, 0) + 1
         key = name if names.count(name) == 1 else f"{name}#{seen[name]}"
         keys[key] = entry
@@ -141,20 +142,28 @@ def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
     return config, kept
 
 
-def _load(path: Path) -> dict:
+def read_yaml(path: Path, error: type[Exception] = ConfigError):
+    """A YAML file's content (None when it is empty); `error`, each script's own exception,
+    says why when the file cannot be read or is not valid YAML."""
     try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from error
+        return yaml.safe_load(path.read_text())
+    except OSError as problem:
+        raise error(f"cannot read {path}: {problem.strerror}") from problem
+    except yaml.YAMLError as problem:
+        mark = getattr(problem, "problem_mark", None)
+        where = f" (line {mark.line + 1}: {problem.problem})" if mark else ""
+        raise error(f"{path} is not valid YAML{where}: fix it, then run again") from problem
+
+
+def read_mapping(path: Path) -> dict:
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping, got {type(data).__name__}")
     return data
 
 
 def write_merged(config_path: Path, params_path: Path, out: Path) -> dict:
-    merged = merge(_load(config_path), _load(params_path).get("train"))
+    merged = merge(read_mapping(config_path), read_mapping(params_path).get("train"))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(HEADER + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True))
     return merged

@@ -211,15 +211,16 @@ def _bullets(lines: list[str]) -> str:
 def build(
     dvc: str,
     baseline: str,
-    commit: str | None,
     notes: list[str],
-    base: compare.Evaluation,
-    now: compare.Evaluation,
+    base_files: compare.Revision,
+    now_files: compare.Revision,
 ) -> list:
     """The report's blocks, with None where the plots go."""
+    base, now = base_files.evaluation, now_files.evaluation
     has_baseline = base.nlu is not None
+    commit = base_files.commit
     label = f"`{baseline}` (`{commit[:7]}`)" if commit else f"`{baseline}`"
-    head = gate.resolve("HEAD")
+    head = compare.resolve("HEAD")
     title = f"this change (`{head[:7]}`)" if head else "this change"
 
     blocks = [f"# Model report: {title} vs {label}", *notes]
@@ -236,7 +237,7 @@ def build(
             metrics_table(dvc),
         ]
 
-    results, verdict = gate.check(baseline)
+    results, verdict = gate.check(baseline, base_files, now_files)
     blocks += ["## Quality gate", "\n".join(f"    {r.line}" for r in results), f"**{verdict}**"]
 
     if has_baseline:
@@ -253,8 +254,9 @@ def build(
 
 
 def write_images(
-    assets: Path, base: compare.Evaluation, now: compare.Evaluation, baseline: str
+    assets: Path, base_files: compare.Revision, now_files: compare.Revision, baseline: str
 ) -> dict[str, str]:
+    base, now = base_files.evaluation, now_files.evaluation
     images = {}
     if CONFUSION_MATRIX.exists():
         shutil.copyfile(CONFUSION_MATRIX, assets / CONFUSION_MATRIX.name)
@@ -297,13 +299,12 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
 
-    commit = gate.resolve(args.baseline)
-    # each revision's committed evaluation files, read once for the sections and the charts
-    base = compare.at_commit(commit) if commit else compare.Evaluation()
-    now = compare.in_workspace()
+    # The baseline's files (none when it is not a revision here) and the workspace's: the
+    # baseline is resolved here only, and each file is read once for every section and chart.
+    base_files, now_files = compare.committed(args.baseline), compare.Workspace()
     try:
         notes = notes_section(args.note, args.notes_file)
-        blocks = build(args.dvc, args.baseline, commit, notes, base, now)
+        blocks = build(args.dvc, args.baseline, notes, base_files, now_files)
     except gate.GateError as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
@@ -311,7 +312,7 @@ def main(argv=None) -> int:
     if assets.exists():
         shutil.rmtree(assets)
     assets.mkdir(parents=True)
-    images = write_images(assets, base, now, args.baseline)
+    images = write_images(assets, base_files, now_files, args.baseline)
     embedded = "\n\n".join(f"![{alt}]({path})" for alt, path in images.items())
     for path, plots in [(args.out, embedded or NO_PLOTS), (assets / "without-images.md", NO_PLOTS)]:
         path.write_text("\n\n".join(plots if b is None else b for b in blocks) + "\n")

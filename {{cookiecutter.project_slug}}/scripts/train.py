@@ -22,7 +22,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import rasa_config
-import yaml
 from rasa_start import start_like_the_rasa_command
 
 DATA = Path("data")
@@ -128,8 +127,8 @@ def main(argv=None) -> int:
 
 
 def run(args: argparse.Namespace, merged_config: Path) -> int:
-    params = yaml.safe_load(args.params.read_text()) or {}
     try:
+        params = rasa_config.read_mapping(args.params)
         rasa_config.write_merged(Path("config.yml"), args.params, merged_config)
     except rasa_config.ConfigError as error:
         print(f"ERROR: {error}", file=sys.stderr)

@@ -280,3 +280,27 @@ def test_notes_from_the_command_line_and_a_file_come_first(repo):
         )
     subprocess.run(command, cwd=repo, check=True, capture_output=True)
     assert "## Notes" not in (repo / "report.md").read_text()
+
+
+def test_the_baseline_is_resolved_once_and_each_file_read_once(repo, monkeypatch):
+    from scripts import report
+
+    compare = sys.modules["compare"]  # the module report.py and gate.py import by name
+    calls = []
+    for name in ("resolve", "_show", "_read"):
+        real = getattr(compare, name)
+        monkeypatch.setattr(
+            compare,
+            name,
+            lambda *args, real=real, name=name: calls.append((name, *args)) or real(*args),
+        )
+    write_results(repo, NLU, entities=ENTITIES)
+    monkeypatch.chdir(repo)
+
+    assert report.main(["--dvc", str(DVC)]) == 0
+
+    assert [args for name, *args in calls if name == "resolve"] == [["main"], ["HEAD"]]
+    reads = [tuple(call) for call in calls if call[0] != "resolve"]
+    assert len(reads) == len(set(reads)), reads
+    assert ("_read", "metrics/nlu.json") in reads  # the workspace's, from disk
+    assert any(call[0] == "_show" and call[-1] == "metrics/nlu.json" for call in reads)  # main's
