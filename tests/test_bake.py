@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import TEMPLATE, bake, git
+from remote_facts import REMOTES
 
 OPTIONS = {
     key: value
@@ -24,7 +25,8 @@ CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choic
     {"dvc_remote": "azure", "cml_runner": "azure"},
     {"dvc_remote": "none", "ci_provider": "none"},
 ]
-DVC_EXTRA = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure", "ssh": "dvc-ssh"}
+# remote type -> the DVC plugin its lock holds (none for the base lock)
+DVC_EXTRA = {r: f"dvc-{f['dvc_extra']}" for r, f in REMOTES.items() if f["dvc_extra"] != "base"}
 # How DVC's config names the default remote's section (configparser keeps the quotes).
 STORAGE_SECTION = "'remote \"storage\"'"
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")

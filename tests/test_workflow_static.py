@@ -18,6 +18,7 @@ import pytest
 import yaml
 from conftest import TEMPLATE
 from cookiecutter.main import cookiecutter
+from remote_facts import REMOTES
 from workflow_runner import Evaluator, condition
 
 OPTIONS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -37,7 +38,8 @@ PINNED = {
     "actions/cache": ("27d5ce7f107fe9357f9df03efb73ab90386fccae", "v5.0.5"),
 }
 CML_VERSION = "0.20.6"  # ../shared/cml-cli.json describes this version's CLI
-PRIVATE_REMOTES = {"s3", "gs", "azure", "ssh"}
+REMOTE_SECRETS = {remote: set(facts["secrets"]) for remote, facts in REMOTES.items()}
+PRIVATE_REMOTES = {remote for remote, secrets in REMOTE_SECRETS.items() if secrets}
 # zizmor --persona=auditor findings accepted on purpose: {audit id: reason}. None today: secrets
 # live in GitHub environments (dvc-remote, cml-runner), and the self-hosted runner's label comes
 # from launch-runner's output (a single-use runner, `cml runner launch --single`).
@@ -52,14 +54,6 @@ TRUSTED_EXPRESSION_NAMES = (
     "runner.os",
     "github.sha",
 )
-REMOTE_SECRETS = {
-    "local": set(),
-    "none": set(),
-    "s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
-    "gs": {"GOOGLE_APPLICATION_CREDENTIALS_DATA"},
-    "azure": {"AZURE_STORAGE_CONNECTION_STRING"},
-    "ssh": {"DVC_SSH_KEY", "DVC_SSH_KNOWN_HOSTS"},
-}
 RUNNER_SECRETS = {
     "github-hosted": set(),
     "aws": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
