@@ -95,6 +95,7 @@ def rendered(tmp_path_factory):
         )
         files[name] = shutil.copy(f"{project}/.github/workflows/cml.yml", root / f"{name}.yml")
         shutil.copy(f"{project}/.github/dependabot.yml", root / f"{name}-dependabot.yml")
+        shutil.copy(f"{project}/README.md", root / f"{name}-README.md")
         shutil.rmtree(root / name)
     return {name: Path(path) for name, path in files.items()}
 
@@ -465,3 +466,14 @@ def test_expression_evaluator_follows_githubs_rules():
     assert evaluate("github.event_name == 'push'") is True  # case-insensitive, like GitHub
     assert evaluate("!(github.event_name == 'push') && true") is False
     assert evaluate("format('origin/{0}', 'main')") == "origin/main"
+
+
+@pytest.mark.parametrize("combo", COMBINATIONS, ids=combo_id)
+def test_readme_lists_exactly_the_secrets_the_workflow_reads(rendered, combo):
+    """The README's "Secrets to create" table and the workflow name the same secrets."""
+    workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
+    readme = rendered[combo_id(combo)].with_name(f"{combo_id(combo)}-README.md").read_text()
+    section = readme.split("### Secrets to create", 1)[1]
+    table = re.search(r"^\| secret \|.*?(?=\n\n)", section, re.M | re.S)
+    rows = [line.split(" | ")[0] for line in table[0].splitlines()] if table else []
+    assert set(re.findall(r"`([A-Z0-9_]+)`", " ".join(rows))) == secrets_in(workflow)
