@@ -3,6 +3,8 @@ set the DVC remote and make the first commit.
 
 Each step skips what already exists, so `cruft update` can run it again.
 Programs run with argument lists, never through a shell. Standard library only.
+The DVC version and each remote type's DVC extra come from cookiecutter.json (`_dvc_version`,
+`_remotes`) through the answers; the pre-gen hook has checked both.
 
 A re-bake (--overwrite-if-exists) runs in the user's folder: the hook removes only files the
 template wrote, and the first commit holds only the template's files, whatever else is there.
@@ -12,26 +14,12 @@ Git runs without the user's hooks, signing and fsmonitor, which could fail or ch
 import configparser
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-DVC_VERSION = "3.67.1"
 REMOTE_NAME = "storage"
-UV_DVC_STEP = f"dvc init (DVC {DVC_VERSION} via 'uv tool run')"
-DVC_EXTRA = {"local": "base", "none": "base", "s3": "s3", "gs": "gs", "azure": "azure", "ssh": "ssh"}
-
-# Option -> {choice: files that exist only for that choice}. Files of every other choice are
-# removed, then their folders if nothing else is left in them (a user's own workflow stays).
-OWNED_PATHS = {
-    "ci_provider": {
-        "github": [".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"]
-    },
-    "dvc_remote": {
-        choice: [f"requirements/dvc-{extra}.txt"] for choice, extra in DVC_EXTRA.items()
-    },
-}
+WORKFLOW_FILES = [".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"]
 
 # The template's own folder, written in pieces: this file is rendered by Jinja.
 TEMPLATE_FOLDER = "{" + "{cookiecutter.project_slug}" + "}"
@@ -62,9 +50,24 @@ class HookError(Exception):
     pass
 
 
+def owned_paths(remotes):
+    """Option -> {choice: files that exist only for that choice}. Files of every other choice are
+    removed, then their folders if nothing else is left in them (a user's own workflow stays)."""
+    return {
+        "ci_provider": {"github": WORKFLOW_FILES},
+        "dvc_remote": {
+            choice: [dvc_lock(facts["dvc_extra"])] for choice, facts in remotes.items()
+        },
+    }
+
+
+def dvc_lock(extra):
+    return f"requirements/dvc-{extra}.txt"
+
+
 def paths_to_remove(answers):
     keep, owned = set(), set()
-    for option, choices in OWNED_PATHS.items():
+    for option, choices in owned_paths(answers["_remotes"]).items():
         for choice, paths in choices.items():
             owned.update(paths)
             if answers[option] == choice:
@@ -84,8 +87,8 @@ def remove_paths(root, paths):
             folder.rmdir()
 
 
-def place_dvc_lock(root, remote):
-    chosen = root / f"requirements/dvc-{DVC_EXTRA[remote]}.txt"
+def place_dvc_lock(root, extra):
+    chosen = root / dvc_lock(extra)
     if chosen.exists():
         chosen.replace(root / "requirements/dvc.txt")
 
@@ -120,33 +123,20 @@ def has_template_remote(root):
     return config.has_section(section) or config.has_section(f"'{section}'")
 
 
-def init_dvc(root, remote_url):
-    """`dvc init` and the default remote: pinned DVC through uv (one cached process), or a dvc on
-    PATH. With no remote URL, the remote an earlier bake added is removed."""
-    skip_init = (root / ".dvc").exists()
+def init_dvc(root, remote_url, dvc_version):
+    """`dvc init` and the default remote, by the pinned DVC through uv (one cached process; the
+    pre-gen hook has checked that uv exists). With no remote URL, the remote an earlier bake
+    added is removed."""
     old = "remove" if not remote_url and has_template_remote(root) else "keep"
-    if shutil.which("uv"):
-        uv_tool_run = ["uv", "tool", "run", "--quiet", "--compile-bytecode"]
-        setup = ["--from", f"dvc=={DVC_VERSION}", "python", "-c", DVC_SETUP, remote_url, REMOTE_NAME, old]
-        try:
-            # A DVC that uv has cached starts without a round of index requests (~3 s); the
-            # first bake on a machine, or one after the cache was cleared, goes online.
-            try:
-                run([*uv_tool_run, "--offline", *setup], root, UV_DVC_STEP)
-            except HookError:
-                run([*uv_tool_run, *setup], root, UV_DVC_STEP)
-            return
-        except HookError:
-            if not shutil.which("dvc"):
-                raise
-    elif not shutil.which("dvc"):
-        raise HookError("neither uv nor dvc found on PATH: install uv (https://docs.astral.sh/uv/)")
-    if not skip_init:
-        run(["dvc", "init", "--quiet"], root, "dvc init")
-    if remote_url:
-        run(["dvc", "remote", "add", "-d", "-f", REMOTE_NAME, remote_url], root, "dvc remote add")
-    elif old == "remove":
-        run(["dvc", "remote", "remove", REMOTE_NAME], root, "dvc remote remove")
+    step = f"dvc init (DVC {dvc_version} via 'uv tool run')"
+    uv_tool_run = ["uv", "tool", "run", "--quiet", "--compile-bytecode"]
+    setup = ["--from", f"dvc=={dvc_version}", "python", "-c", DVC_SETUP, remote_url, REMOTE_NAME, old]
+    # A DVC that uv has cached starts without a round of index requests (~3 s); the
+    # first bake on a machine, or one after the cache was cleared, goes online.
+    try:
+        run([*uv_tool_run, "--offline", *setup], root, step)
+    except HookError:
+        run([*uv_tool_run, *setup], root, step)
 
 
 def template_files(root, repo_dir):
@@ -192,10 +182,10 @@ def _git_query(root, *args):
 
 def main(answers, root=Path.cwd()):
     remove_paths(root, paths_to_remove(answers))
-    place_dvc_lock(root, answers["dvc_remote"])
+    place_dvc_lock(root, answers["_remotes"][answers["dvc_remote"]]["dvc_extra"])
     remote_url = "" if answers["dvc_remote"] == "none" else answers["dvc_remote_url"]
     init_git(root)
-    init_dvc(root, remote_url)
+    init_dvc(root, remote_url, answers["_dvc_version"])
     identity = commit_identity(root, answers["author_name"], answers["author_email"])
     files = template_files(root, answers.get("_repo_dir"))
     first_commit(root, answers["project_name"], identity, files)

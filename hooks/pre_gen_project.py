@@ -14,8 +14,13 @@ Where the answers land, and what that rules out:
   scripts/rasa_config.py, file paths.
 - dvc_remote_url: .dvc/config (through `dvc remote add`), a README code span.
 So free text may hold quotes, apostrophes, colons, `#` and any letters, but not line breaks or
-other control characters, `\\`, `` ` ``, `$`, `<`, `>` or `\"\"\"`. Template files quote answers
-for YAML and TOML themselves (`| tojson`).
+other control characters, `\\`, `` ` ``, `$`, `<`, `>` or `\"\"\"`. In YAML, free text lands in
+comments only; the slug is the one answer in YAML values (config.yml quotes the slugs YAML reads as
+null or a boolean, docker-compose.yml writes it through `tojson`).
+
+The facts of each DVC remote type (the URL it expects, its DVC extra, its CI secrets) come from
+the `_remotes` table of cookiecutter.json, through the answers: cookiecutter passes `_` keys
+unrendered, and cruft drops them from .cruft.json, so an update always reads the new template's.
 
 No answer may hold Jinja markers (a brace followed by a brace, % or #): cookiecutter renders answers given through
 --no-input, a config file or extra_context as templates, and cruft does it again on every
@@ -62,14 +67,6 @@ SSH_URL = re.compile(
 )
 LOCAL_PATH = re.compile(r"^[\w.\-/+@]+$")
 URL_MAX = 1024
-REMOTE_EXAMPLE = {
-    "local": "a folder outside the project, e.g. ../my-bot-dvc-storage or /srv/dvc/my-bot",
-    "s3": "s3://<bucket>/<path>",
-    "gs": "gs://<bucket>/<path>",
-    "azure": "azure://<container>/<path>",
-    "ssh": "ssh://[user@]<host>[:port]/<absolute path>",
-    "none": "an empty value",
-}
 # The choice options of cookiecutter.json (tests check that the two agree). A replay file or
 # cruft's .cruft.json can hold any value, so the hook checks them again.
 CHOICES = {
@@ -84,6 +81,10 @@ CHOICES = {
 # cookiecutter.json, and the keys it never sets.
 PRIVATE = {"_copy_without_render": ["*requirements/*.txt"]}
 PRIVATE_UNSET = ("_extensions", "_jinja2_env_vars", "_new_lines")
+# The template's tables of facts, read by the hooks and the template files: checked for their
+# shape only (a replay file written before they existed lacks them).
+REMOTE_FIELDS = {"example": str, "default_url": str, "dvc_extra": str, "secrets": list, "dvc_env": list}
+DVC_VERSION = re.compile(r"^\d+(\.\d+)+$")
 # Free-text answers: (longest allowed, may be empty)
 TEXT = {"project_name": (80, False), "description": (300, True), "author_name": (100, False)}
 TEXT_FORBIDDEN = ("\\", "`", "$", "<", ">", '"""')
@@ -170,6 +171,31 @@ def check_private(answers):
     found = next((key for key in PRIVATE_UNSET if key in answers), None)
     if found:
         return f"{found}: not set by this template; remove it from the replay file or extra context"
+    return check_tables(answers)
+
+
+def _is_remote_facts(facts):
+    return isinstance(facts, dict) and all(
+        isinstance(facts.get(field), kind)
+        and (kind is str or all(isinstance(item, str) for item in facts[field]))
+        for field, kind in REMOTE_FIELDS.items()
+    )
+
+
+def check_tables(answers):
+    remotes, version = answers.get("_remotes"), answers.get("_dvc_version")
+    if not isinstance(remotes, dict) or set(remotes) != set(CHOICES["dvc_remote"]) or not all(
+        map(_is_remote_facts, remotes.values())
+    ):
+        return (
+            "_remotes: expected the template's table of DVC remote types (cookiecutter.json); "
+            "remove it from the replay file or extra context"
+        )
+    if not isinstance(version, str) or not DVC_VERSION.fullmatch(version):
+        return (
+            f"_dvc_version {shown(json.dumps(version))}: expected the template's DVC version "
+            "(cookiecutter.json); remove it from the replay file or extra context"
+        )
     return None
 
 
@@ -221,10 +247,9 @@ def check_choices(answers):
     return None
 
 
-def check_remote_url(remote, url, project=None):
-    expected = REMOTE_EXAMPLE.get(remote)
-    if expected is None:
-        return f"dvc_remote '{shown(remote)}': expected one of {', '.join(REMOTE_EXAMPLE)}"
+def check_remote_url(remote, url, expected, project=None):
+    """`expected`: the remote type's example from the `_remotes` table (a known type: check_choices
+    ran first)."""
     if remote == "none":
         if url == "":
             return None
@@ -235,7 +260,7 @@ def check_remote_url(remote, url, project=None):
             "with no spaces or control characters"
         )
     if remote == "local":
-        return check_local_remote(url, Path.cwd() if project is None else project)
+        return check_local_remote(url, expected, Path.cwd() if project is None else project)
     # None: the URL is fine; otherwise what is wrong with it ("" when its form is)
     problem = ssh_problem(url) if remote == "ssh" else cloud_problem(remote, url)
     if problem is not None:
@@ -243,10 +268,9 @@ def check_remote_url(remote, url, project=None):
     return None
 
 
-def check_local_remote(url, project):
+def check_local_remote(url, expected, project):
     """A folder outside the project, decided on resolved paths: `../<slug>` is the project itself,
     `../<slug>/.dvc/cache` its own cache, and a symlink may lead back into it."""
-    expected = REMOTE_EXAMPLE["local"]
     relative_outside = url.startswith("../") or url == ".."
     if "://" in url or not LOCAL_PATH.fullmatch(url) or not (url.startswith("/") or relative_outside):
         return (
@@ -341,33 +365,29 @@ def check_tools(which=shutil.which, version=tool_version):
     return None
 
 
-def errors(answers, which=shutil.which, version=tool_version):
-    first = check_types(answers) or check_private(answers)
-    if first:
-        return [first]
-    checks = [
-        lambda key=key: check_answer_is_text(key, answers[key])
-        for key in answers
-        if not key.startswith("_") and isinstance(answers[key], str)
-    ]
-    checks += [
-        lambda field=field, rule=rule: check_text(field, answers[field], *rule)
-        for field, rule in TEXT.items()
-    ]
-    checks += [
-        lambda: check_slug(answers["project_slug"]),
-        lambda: check_author_name(answers["author_name"]),
-        lambda: check_email(answers["author_email"]),
-        lambda: check_choices(answers),
-        lambda: check_remote_url(answers["dvc_remote"], answers["dvc_remote_url"]),
-        lambda: check_combination(answers),
-        lambda: check_tools(which, version),
-    ]
-    for check in checks:
-        error = check()
-        if error:
-            return [error]
-    return []
+def checks(answers, which, version):
+    """Each check's result in order. A generator: a check runs only once every check before it
+    passed, so later ones may rely on text answers, known choices and the template's tables."""
+    yield check_types(answers)
+    yield check_private(answers)
+    for key, value in answers.items():
+        if not key.startswith("_") and isinstance(value, str):
+            yield check_answer_is_text(key, value)
+    for field, rule in TEXT.items():
+        yield check_text(field, answers[field], *rule)
+    yield check_slug(answers["project_slug"])
+    yield check_author_name(answers["author_name"])
+    yield check_email(answers["author_email"])
+    yield check_choices(answers)
+    remote = answers["dvc_remote"]
+    yield check_remote_url(remote, answers["dvc_remote_url"], answers["_remotes"][remote]["example"])
+    yield check_combination(answers)
+    yield check_tools(which, version)
+
+
+def first_error(answers, which=shutil.which, version=tool_version):
+    """The first problem with the answers or the tools, None when there is none."""
+    return next((error for error in checks(answers, which, version) if error), None)
 
 
 def note_existing_folder(folder):
@@ -381,9 +401,9 @@ def note_existing_folder(folder):
 
 
 def main(answers, folder=None):
-    found = errors(answers)
-    if found:
-        print(f"ERROR: {found[0]}", file=sys.stderr)
+    error = first_error(answers)
+    if error:
+        print(f"ERROR: {error}", file=sys.stderr)
         sys.exit(1)
     note_existing_folder(Path.cwd() if folder is None else folder)
 

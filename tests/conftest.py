@@ -50,7 +50,7 @@ def trained_bot(installed_bot):
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
-    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` lies beside each."""
+    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie beside each."""
     root = tmp_path_factory.mktemp("workflows")
     files = {}
     for combo in WORKFLOW_COMBINATIONS:
@@ -58,6 +58,7 @@ def rendered(tmp_path_factory):
         project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
         files[name] = shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
         shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
+        shutil.copy(project / "README.md", root / f"{name}-README.md")
         shutil.rmtree(root / name)
     return {name: Path(path) for name, path in files.items()}
 

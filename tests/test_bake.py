@@ -18,6 +18,7 @@ from support import (
     project_files,
     run,
 )
+from support.remote_facts import REMOTES
 
 # Every choice of every option once (the rest default), plus combinations that meet in one file.
 CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choices] + [
@@ -26,7 +27,8 @@ CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choic
     {"dvc_remote": "azure", "cml_runner": "azure"},
     {"dvc_remote": "none", "ci_provider": "none"},
 ]
-DVC_EXTRA = {"s3": "dvc-s3", "gs": "dvc-gs", "azure": "dvc-azure", "ssh": "dvc-ssh"}
+# remote type -> the DVC plugin its lock holds (none for the base lock)
+DVC_EXTRA = {r: f"dvc-{f['dvc_extra']}" for r, f in REMOTES.items() if f["dvc_extra"] != "base"}
 # What a default bake commits (`git ls-files`), written out so a file that appears or goes is seen.
 DEFAULT_TREE = {
     ".dockerignore", ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitattributes",

@@ -3,23 +3,24 @@
 import pytest
 
 from support import DEFAULTS, TEMPLATE, bake, git, load_hook
+from support.remote_facts import REMOTES, dvc_lock
 
 post_gen = load_hook("post_gen_project")
-DVC_LOCKS = {f"requirements/dvc-{extra}.txt" for extra in ("base", "s3", "gs", "azure", "ssh")}
+DVC_LOCKS = {dvc_lock(remote) for remote in REMOTES}
 WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"}
 
 
 @pytest.mark.parametrize(
     ("answers", "kept"),
     [
-        ({"ci_provider": "github", "dvc_remote": "local"}, WORKFLOWS | {"requirements/dvc-base.txt"}),
-        ({"ci_provider": "none", "dvc_remote": "none"}, {"requirements/dvc-base.txt"}),
-        ({"ci_provider": "github", "dvc_remote": "s3"}, WORKFLOWS | {"requirements/dvc-s3.txt"}),
-        ({"ci_provider": "none", "dvc_remote": "ssh"}, {"requirements/dvc-ssh.txt"}),
+        ({"ci_provider": "github", "dvc_remote": "local"}, WORKFLOWS | {dvc_lock("local")}),
+        ({"ci_provider": "none", "dvc_remote": "none"}, {dvc_lock("none")}),
+        ({"ci_provider": "github", "dvc_remote": "s3"}, WORKFLOWS | {dvc_lock("s3")}),
+        ({"ci_provider": "none", "dvc_remote": "ssh"}, {dvc_lock("ssh")}),
     ],
 )
 def test_every_unchosen_path_is_removed_and_no_chosen_one(answers, kept):
-    removed = set(post_gen.paths_to_remove(answers))
+    removed = set(post_gen.paths_to_remove(answers | {"_remotes": REMOTES}))
     assert removed == (WORKFLOWS | DVC_LOCKS) - kept
 
 
@@ -27,7 +28,7 @@ def test_every_file_under_github_is_owned_by_ci_provider():
     """A new workflow in the template must be listed, or ci_provider=none would keep it."""
     github = TEMPLATE / "{{cookiecutter.project_slug}}/.github"
     files = {str(p.relative_to(github.parent)) for p in github.rglob("*") if p.is_file()}
-    assert files == set(post_gen.OWNED_PATHS["ci_provider"]["github"])
+    assert files == set(post_gen.WORKFLOW_FILES)
 
 
 def test_removal_keeps_folders_holding_other_files(tmp_path):
@@ -61,7 +62,8 @@ def test_identity_is_the_users_only_when_complete(tmp_path, monkeypatch):
 
 def test_every_owned_path_exists_in_the_template():
     template = TEMPLATE / "{{cookiecutter.project_slug}}"
-    owned = {p for choices in post_gen.OWNED_PATHS.values() for paths in choices.values() for p in paths}
+    owned_paths = post_gen.owned_paths(REMOTES)
+    owned = {p for choices in owned_paths.values() for paths in choices.values() for p in paths}
     assert {p for p in owned if not (template / p).exists()} == set()
 
 

@@ -15,6 +15,7 @@ from support.cli import (
     tool_dir,
     tree,
 )
+from support.remote_facts import example
 
 hook = load_hook("pre_gen_project")
 
@@ -28,8 +29,10 @@ def real_tools(tool):
 
 
 def offline_errors(**changes):
-    """errors() with the real tools found, so only the answers decide."""
-    return hook.errors(answers(**changes), which=real_tools, version=hook.tool_version)
+    """The first error (as a list of at most one) with the real tools found, so only the answers
+    decide."""
+    error = hook.first_error(answers(**changes), which=real_tools, version=hook.tool_version)
+    return [error] if error else []
 
 
 # --- functions -------------------------------------------------------------------------------
@@ -111,7 +114,7 @@ def test_local_remote_inside_the_project_once_resolved(tmp_path, url):
     project = tmp_path / "bot"
     project.mkdir()
     (tmp_path / "link").symlink_to(project)
-    error = hook.check_remote_url("local", url.format(slug="bot", project=project), project)
+    error = hook.check_remote_url("local", url.format(slug="bot", project=project), example("local"), project)
     assert error and error.startswith("dvc_remote_url '") and "inside the project" in error
 
 
@@ -119,7 +122,7 @@ def test_local_remote_inside_the_project_once_resolved(tmp_path, url):
 def test_local_remote_beside_the_project(tmp_path, url):
     project = tmp_path / "bot"
     project.mkdir()
-    assert hook.check_remote_url("local", url.format(out=tmp_path), project) is None
+    assert hook.check_remote_url("local", url.format(out=tmp_path), example("local"), project) is None
 
 
 @pytest.mark.parametrize(
@@ -142,7 +145,7 @@ def test_local_remote_beside_the_project(tmp_path, url):
     ],
 )
 def test_good_remote_urls(remote, url):
-    assert hook.check_remote_url(remote, url) is None
+    assert hook.check_remote_url(remote, url, example(remote)) is None
 
 
 @pytest.mark.parametrize(
@@ -172,7 +175,6 @@ def test_good_remote_urls(remote, url):
         ("ssh", "ssh://host/x;rm -rf ~"),
         ("ssh", "user@host:/srv/dvc"),
         ("none", "s3://bucket/x"),
-        ("ftp", "ftp://host/x"),
         # AWS's bucket naming rules
         ("s3", "s3://192.168.5.4/x"),
         ("s3", "s3://my..bucket/x"),
@@ -193,8 +195,8 @@ def test_good_remote_urls(remote, url):
     ],
 )
 def test_bad_remote_urls(remote, url):
-    error = hook.check_remote_url(remote, url)
-    assert error and error.startswith(("dvc_remote_url '", "dvc_remote '"))
+    error = hook.check_remote_url(remote, url, example(remote))
+    assert error and error.startswith("dvc_remote_url '")
     assert "\n" not in error
 
 
@@ -299,7 +301,8 @@ def test_answer_that_is_not_text(key, value, says):
 
 
 def test_template_private_keys_match_cookiecutter_json():
-    private = {k: v for k, v in COOKIECUTTER_JSON.items() if k.startswith("_") and k != "__prompts__"}
+    tables = ("__prompts__", "_remotes", "_dvc_version")  # check_tables checks the last two
+    private = {k: v for k, v in COOKIECUTTER_JSON.items() if k.startswith("_") and k not in tables}
     assert hook.PRIVATE == private, "update PRIVATE in hooks/pre_gen_project.py"
 
 
@@ -310,6 +313,9 @@ def test_template_private_keys_match_cookiecutter_json():
         ({"_copy_without_render": None}, "_copy_without_render null: expected the template's own"),
         ({"_extensions": ["evil.Ext"]}, "_extensions: not set by this template"),
         ({"_new_lines": "\r\n"}, "_new_lines: not set by this template"),
+        ({"_remotes": None}, "_remotes: expected the template's table of DVC remote types"),
+        ({"_remotes": {"s3": {}}}, "_remotes: expected the template's table of DVC remote types"),
+        ({"_dvc_version": "3; rm -rf ~"}, '_dvc_version "3; rm -rf ~": expected the template\'s DVC'),
     ],
 )
 def test_private_keys_cannot_be_overridden(changes, says):

@@ -13,6 +13,7 @@ import pytest
 
 from support import git, git_status, run
 from support.cli import REAL, cookiecutter, fake_tool, first_error, tool_dir, tree
+from support.remote_facts import DVC_VERSION
 
 PYTHON = shutil.which("python3")
 
@@ -50,7 +51,7 @@ def test_too_old_tool_refuses_the_bake(tmp_path, fakes, message):
 @pytest.mark.parametrize(
     ("fakes", "message"),
     [
-        ({"uv": ("uv 0.13.8", 1)}, "ERROR: dvc init (DVC 3.67.1 via 'uv tool run') failed: uv: simulated failure"),
+        ({"uv": ("uv 0.13.8", 1)}, f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure"),
         ({"git": ("git version 2.39.5", 128)}, "ERROR: git init failed: git: simulated failure"),
     ],
     ids=["uv-fails", "git-fails"],
@@ -73,7 +74,7 @@ def test_dvc_init_failing_for_real_leaves_nothing(tmp_path):
     )
     assert result.returncode != 0
     step, _, reason = first_error(result).partition(" failed: ")
-    assert step == "ERROR: dvc init (DVC 3.67.1 via 'uv tool run')"
+    assert step == f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run')"
     assert "network" in reason, "uv's own reason follows"
     assert tree(out) == []
 
@@ -143,7 +144,7 @@ def test_failed_rebake_never_deletes_the_existing_project(baked, tmp_path):
     path = path_with(tmp_path, uv=("uv 0.13.8", 1))
     result = cookiecutter(baked.parent, "--overwrite-if-exists", path=path)
     assert result.returncode != 0
-    assert first_error(result) == "ERROR: dvc init (DVC 3.67.1 via 'uv tool run') failed: uv: simulated failure"
+    assert first_error(result) == f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure"
     assert (baked / "notes.md").read_text() == "mine\n"
     assert git(baked, "rev-parse", "HEAD") == head
 

@@ -25,6 +25,7 @@ import yaml
 
 from support import cml_recorder, git, run
 from support.workflow_runner import Event, concurrency_outcome, minimal_env, run_job
+from support.remote_facts import REMOTES
 
 REPOSITORY = "acme/support-bot"
 CLOUD_SECRETS = {
@@ -546,14 +547,19 @@ def test_improving_pr_with_a_fresh_lock_pulls_instead_of_training_and_passes(imp
 
 # --- every remote type and runner choice, on the trained main commit ------------------------
 
+# A test value for each secret of a remote type (which secrets: cookiecutter.json `_remotes`).
+SECRET_VALUES = {
+    "AWS_ACCESS_KEY_ID": "AKIATEST",
+    "AWS_SECRET_ACCESS_KEY": "test-secret",
+    "GOOGLE_APPLICATION_CREDENTIALS_DATA": '{"type": "service_account"}',
+    "AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=x",
+    "DVC_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n",
+    "DVC_SSH_KNOWN_HOSTS": "host ssh-ed25519 AAAA",
+}
 PRIVATE_REMOTE_SECRETS = {
-    "s3": {"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "test-secret"},
-    "gs": {"GOOGLE_APPLICATION_CREDENTIALS_DATA": '{"type": "service_account"}'},
-    "azure": {"AZURE_STORAGE_CONNECTION_STRING": "DefaultEndpointsProtocol=https;AccountName=x"},
-    "ssh": {
-        "DVC_SSH_KEY": "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n",
-        "DVC_SSH_KNOWN_HOSTS": "host ssh-ed25519 AAAA",
-    },
+    remote: {name: SECRET_VALUES[name] for name in facts["secrets"]}
+    for remote, facts in REMOTES.items()
+    if facts["secrets"]
 }
 REMOTE_URLS = {
     "s3": "s3://acme-bot/storage",
@@ -629,7 +635,7 @@ def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner)
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("remote", ["s3", "gs", "azure", "ssh"])
+@pytest.mark.parametrize("remote", list(PRIVATE_REMOTE_SECRETS))
 def test_credential_steps_give_dvc_the_secrets(github, rendered, remote):
     """A same-repository run: the credential step writes what DVC needs, privately, and lets the
     pipeline pull (the steps from the pipeline on need the real remote: not run here)."""

@@ -24,9 +24,11 @@ from support import (
     shellcheck_run_steps,
     tool,
 )
+from support.remote_facts import REMOTES
 from support.workflow_runner import Evaluator, condition
 
-PRIVATE_REMOTES = {"s3", "gs", "azure", "ssh"}
+REMOTE_SECRETS = {remote: set(facts["secrets"]) for remote, facts in REMOTES.items()}
+PRIVATE_REMOTES = {remote for remote, secrets in REMOTE_SECRETS.items() if secrets}
 # zizmor --persona=auditor findings accepted on purpose: {audit id: reason}. None today: secrets
 # live in GitHub environments (dvc-remote, cml-runner), and the self-hosted runner's label comes
 # from launch-runner's output (a single-use runner, `cml runner launch --single`).
@@ -42,14 +44,6 @@ TRUSTED_EXPRESSION = re.compile(
     r"|needs\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
     r"|runner\.os|github\.sha|github\.token) "
 )
-REMOTE_SECRETS = {
-    "local": set(),
-    "none": set(),
-    "s3": {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
-    "gs": {"GOOGLE_APPLICATION_CREDENTIALS_DATA"},
-    "azure": {"AZURE_STORAGE_CONNECTION_STRING"},
-    "ssh": {"DVC_SSH_KEY", "DVC_SSH_KNOWN_HOSTS"},
-}
 RUNNER_SECRETS = {
     "github-hosted": set(),
     "aws": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
@@ -402,3 +396,14 @@ def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered)
     assert condition(push["if"], contexts("push"), "success")
     assert not condition(push["if"], contexts("pull_request"), "success")
     assert not condition(push["if"], contexts("workflow_dispatch"), "success")
+
+
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
+def test_readme_lists_exactly_the_secrets_the_workflow_reads(rendered, combo):
+    """The README's "Secrets to create" table and the workflow name the same secrets."""
+    workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
+    readme = rendered[combo_id(combo)].with_name(f"{combo_id(combo)}-README.md").read_text()
+    section = readme.split("### Secrets to create", 1)[1]
+    table = re.search(r"^\| secret \|.*?(?=\n\n)", section, re.M | re.S)
+    rows = [line.split(" | ")[0] for line in table[0].splitlines()] if table else []
+    assert set(re.findall(r"`([A-Z0-9_]+)`", " ".join(rows))) == secrets_in(workflow)
