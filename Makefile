@@ -13,6 +13,8 @@ export ITERATIVE_DO_NOT_TRACK ?= true
 
 DEMO := demo
 PYTEST_ARGS ?=
+# The template's own Python; ruff.toml excludes the template folder (it lints itself once baked).
+LINT_PATHS := hooks tests benchmarks
 
 .PHONY: help install demo test test-fast lint bench clean
 
@@ -38,6 +40,10 @@ test: install ## Run the whole suite, end-to-end included
 
 test-fast: install ## Run the suite without the slow end-to-end tests
 	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+
+lint: install ## Lint the template's own Python (hooks, tests, benchmarks): ruff check, ruff format --check
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
 bench: install ## Time bake, install and the pipeline against rasa train/test by hand (~15 min)
 	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/run.py --breakdown

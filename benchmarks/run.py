@@ -49,15 +49,46 @@ QUIET_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 # A parent `make bench` must not leak its job server or flags into the bot's own `make install`.
-DROPPED_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV", "RASA_CACHE_DIRECTORY", "UV_CACHE_DIR")
+DROPPED_ENV = (
+    "MAKEFLAGS",
+    "MFLAGS",
+    "MAKELEVEL",
+    "VIRTUAL_ENV",
+    "RASA_CACHE_DIRECTORY",
+    "UV_CACHE_DIR",
+)
 
 # The hand-run: what a user types without the pipeline, on the same split and config the pipeline
 # uses (written untimed into a scratch copy), so both do the same training and testing work.
-HAND_TRAIN = [RASA, "train", "--data", "split/train.yml", "data/rules.yml", "data/stories.yml",
-              "--config", "models/config.yml", "--domain", "domain.yml",
-              "--out", "models", "--fixed-model-name", "model"]
-HAND_TEST = [RASA, "test", "--model", "models/model.tar.gz", "--stories", "tests",
-             "--nlu", "split/test.yml", "--out", "results", "--successes"]
+HAND_TRAIN = [
+    RASA,
+    "train",
+    "--data",
+    "split/train.yml",
+    "data/rules.yml",
+    "data/stories.yml",
+    "--config",
+    "models/config.yml",
+    "--domain",
+    "domain.yml",
+    "--out",
+    "models",
+    "--fixed-model-name",
+    "model",
+]
+HAND_TEST = [
+    RASA,
+    "test",
+    "--model",
+    "models/model.tar.gz",
+    "--stories",
+    "tests",
+    "--nlu",
+    "split/test.yml",
+    "--out",
+    "results",
+    "--successes",
+]
 
 # Appended for the incremental runs; the n-th copy differs from the others so Rasa sees new data.
 STORY = """
@@ -109,8 +140,13 @@ def run(args, cwd, log, env=None):
     """Run a program, stream and time its merged output; wall and CPU time of its whole tree."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [str(a) for a in args], cwd=cwd, env=env or clean_env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+        [str(a) for a in args],
+        cwd=cwd,
+        env=env or clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
     )
     lines = [(time.perf_counter() - start, line.rstrip("\n")) for line in proc.stdout]
     _, status, usage = os.wait4(proc.pid, 0)
@@ -126,14 +162,17 @@ def run(args, cwd, log, env=None):
     )
     if proc.returncode != 0:
         tail = "\n".join(text for _, text in lines[-25:])
-        raise BenchError(f"{' '.join(map(str, args))} exited {proc.returncode} in {cwd} "
-                         f"(full output: {log_path})\n{tail}")
+        raise BenchError(
+            f"{' '.join(map(str, args))} exited {proc.returncode} in {cwd} "
+            f"(full output: {log_path})\n{tail}"
+        )
     return Run(wall, usage.ru_utime + usage.ru_stime, lines)
 
 
 def output(args, cwd=None):
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=clean_env(), capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def stages(result):
@@ -151,10 +190,16 @@ def stages(result):
 
 
 def components(result):
-    restored = [m.group(2) for _, text in result.lines if (m := RASA_COMPONENT.search(text))
-                and m.group(1) == "Restored"]
-    trained = [m.group(2) for _, text in result.lines if (m := RASA_COMPONENT.search(text))
-               and m.group(1) != "Restored"]
+    restored = [
+        m.group(2)
+        for _, text in result.lines
+        if (m := RASA_COMPONENT.search(text)) and m.group(1) == "Restored"
+    ]
+    trained = [
+        m.group(2)
+        for _, text in result.lines
+        if (m := RASA_COMPONENT.search(text)) and m.group(1) != "Restored"
+    ]
     return restored, trained
 
 
@@ -199,7 +244,9 @@ class Bench:
         print(f"bake x{self.o.bake_repeats}", flush=True)
         for i in range(self.o.bake_repeats):
             out = self.work / f"bake-{i}"
-            result = run(["cookiecutter", "--no-input", TEMPLATE, "-o", out], self.work, f"bake-{i}")
+            result = run(
+                ["cookiecutter", "--no-input", TEMPLATE, "-o", out], self.work, f"bake-{i}"
+            )
             self.record("bake", result)
             if i == 0:
                 self.project = out / SLUG
@@ -207,8 +254,7 @@ class Bench:
                 shutil.rmtree(out)
         if self.o.epochs:
             params = self.project / "params.yaml"
-            text = re.sub(r"(?m)^(\s*epochs:) \d+", rf"\g<1> {self.o.epochs}",
-                          params.read_text())
+            text = re.sub(r"(?m)^(\s*epochs:) \d+", rf"\g<1> {self.o.epochs}", params.read_text())
             params.write_text(text)
 
     def install(self):
@@ -221,8 +267,10 @@ class Bench:
             print("make install, cold uv cache", flush=True)
             cold_cache = self.work / "uv-cache-cold"
             remove_envs()
-            self.record("install_cold", run(make, self.project, "install-cold",
-                                            clean_env(UV_CACHE_DIR=str(cold_cache))))
+            self.record(
+                "install_cold",
+                run(make, self.project, "install-cold", clean_env(UV_CACHE_DIR=str(cold_cache))),
+            )
             remove_envs()  # its files are links into the cold cache
             shutil.rmtree(cold_cache)
         print(f"make install, warm uv cache x{self.o.install_repeats}", flush=True)
@@ -237,8 +285,9 @@ class Bench:
         """The first Rasa start after `make install` (which compiles the .pyc files itself)."""
         print("first Rasa import after install", flush=True)
         code = "import rasa.model_training, rasa.model_testing, rasa.nlu.test, rasa.core.test"
-        self.record("first_import", run([f"{BOT_ENV}/bin/python", "-c", code], self.project,
-                                        "first-import"))
+        self.record(
+            "first_import", run([f"{BOT_ENV}/bin/python", "-c", code], self.project, "first-import")
+        )
 
     def reset_pipeline(self):
         """Back to the state right after the bake: no dvc.lock, outputs, DVC cache or .rasa."""
@@ -274,7 +323,9 @@ class Bench:
     def full_vs_hand(self):
         print(f"full dvc repro vs by hand, {self.o.rounds} interleaved rounds", flush=True)
         for i in range(self.o.rounds):
-            order = (self.pipeline_full, self.hand) if i % 2 == 0 else (self.hand, self.pipeline_full)
+            order = (
+                (self.pipeline_full, self.hand) if i % 2 == 0 else (self.hand, self.pipeline_full)
+            )
             for step in order:
                 step(i)
         if not self.runs.get("repro_full"):  # --rounds 0: the later steps need a trained project
@@ -296,11 +347,12 @@ class Bench:
         for i in range(self.o.change_repeats):
             with open(self.project / "tests" / "test_stories.yml", "a") as stories:
                 stories.write(TEST_STORY.format(n=i + 1))
-            self.record("repro_test_stories",
-                        run([DVC, "repro"], self.project, f"repro-test-stories-{i}"))
+            self.record(
+                "repro_test_stories", run([DVC, "repro"], self.project, f"repro-test-stories-{i}")
+            )
 
     def breakdown(self):
-        """The commands DVC ran in the last full repro, run directly in a copy with an empty .rasa."""
+        """Runs the commands of the last full repro without DVC, in a copy with an empty .rasa."""
         print("pipeline commands without DVC", flush=True)
         commands, current = [], None
         for _, text in self.runs["repro_full"][-1].lines:
@@ -333,13 +385,21 @@ class Bench:
         return {
             "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "template": commit + (" (with uncommitted changes)" if dirty else ""),
-            "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "nproc": len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
             "cpu": cpu_model,
             "os": platform.platform(),
             "python (tools)": platform.python_version(),
             "python (bot env)": output([f"{BOT_ENV}/bin/python", "--version"], project).split()[-1],
-            "rasa": output([f"{BOT_ENV}/bin/python", "-c",
-                            "import importlib.metadata as m; print(m.version('rasa'))"], project),
+            "rasa": output(
+                [
+                    f"{BOT_ENV}/bin/python",
+                    "-c",
+                    "import importlib.metadata as m; print(m.version('rasa'))",
+                ],
+                project,
+            ),
             "dvc": output([DVC, "--version"], project),
             "uv": output(["uv", "--version"]).split()[1],
             "cookiecutter": output(["cookiecutter", "--version"]).split()[1],
@@ -359,26 +419,48 @@ class Bench:
 
         lines += ["| measurement | value | goal | ok? |", "| --- | --- | --- | --- |"]
         bake = median([x.wall for x in r["bake"]])
-        row("bake: `cookiecutter --no-input` (hooks: git init, dvc init, first commit)",
-            spread(r["bake"]), "< 5 s", verdict(bake < 5))
+        row(
+            "bake: `cookiecutter --no-input` (hooks: git init, dvc init, first commit)",
+            spread(r["bake"]),
+            "< 5 s",
+            verdict(bake < 5),
+        )
         if "install_cold" in r:
-            row("`make install`, cold (empty uv cache, downloads from PyPI)", spread(r["install_cold"]))
+            row(
+                "`make install`, cold (empty uv cache, downloads from PyPI)",
+                spread(r["install_cold"]),
+            )
         row("`make install`, warm (uv cache, both environments new)", spread(r["install_warm"]))
         row("`make install`, no-op", spread(r["install_noop"]))
-        row("first Rasa import after `make install` (.pyc compiled by the install)",
-            spread(r["first_import"]))
+        row(
+            "first Rasa import after `make install` (.pyc compiled by the install)",
+            spread(r["first_import"]),
+        )
         if r.get("repro_full"):
             full = median([x.wall for x in r["repro_full"]])
             hand = median([x.wall for x in r["hand"]])
             ratio = full / hand
-            cpu_ratio = median([x.cpu for x in r["repro_full"]]) / median([x.cpu for x in r["hand"]])
-            row("full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)", spread(r["repro_full"]))
+            cpu_ratio = median([x.cpu for x in r["repro_full"]]) / median(
+                [x.cpu for x in r["hand"]]
+            )
+            row(
+                "full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)",
+                spread(r["repro_full"]),
+            )
             row("same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(r["hand"]))
-            row("full repro / by hand", f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)", "<= 1.03x",
-                verdict(ratio <= 1.03 and cpu_ratio <= 1.03))
+            row(
+                "full repro / by hand",
+                f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
+                "<= 1.03x",
+                verdict(ratio <= 1.03 and cpu_ratio <= 1.03),
+            )
             fresh = median([x.wall for x in r["install_warm"]]) + full
-            row("fresh clone to metrics: warm `make install` + full `make repro`",
-                f"{fresh / 60:.2f} min", "<= 2.5 min", verdict(fresh <= 150))
+            row(
+                "fresh clone to metrics: warm `make install` + full `make repro`",
+                f"{fresh / 60:.2f} min",
+                "<= 2.5 min",
+                verdict(fresh <= 150),
+            )
         noop = median([x.wall for x in r["repro_noop"]])
         row("no-op `dvc repro`", spread(r["repro_noop"]), "<= 1.5 s", verdict(noop <= 1.5))
         if r.get("repro_stories"):
@@ -386,10 +468,16 @@ class Bench:
             restored, trained = components(r["repro_stories"][-1])
             value = spread(r["repro_stories"])
             speedup = full / changed if r.get("repro_full") else float("nan")
-            value += (f"; {speedup:.2f}x faster than full; Rasa restored {len(restored)} "
-                      f"components from `.rasa`, trained {len(trained)}")
-            row("stories-only change (`data/stories.yml`), `dvc repro`", value,
-                ">= 2x faster than full", verdict(speedup >= 2))
+            value += (
+                f"; {speedup:.2f}x faster than full; Rasa restored {len(restored)} "
+                f"components from `.rasa`, trained {len(trained)}"
+            )
+            row(
+                "stories-only change (`data/stories.yml`), `dvc repro`",
+                value,
+                ">= 2x faster than full",
+                verdict(speedup >= 2),
+            )
         if r.get("repro_test_stories"):
             ran = sorted(stages(r["repro_test_stories"][-1]))
             changed = median([x.wall for x in r["repro_test_stories"]])
@@ -399,13 +487,26 @@ class Bench:
             if by_hand:
                 value += f"; {changed / by_hand:.2f}x a hand-run `rasa test`"
                 ok = ok and changed <= 1.05 * by_hand
-            row("test-stories-only change (`tests/test_stories.yml`), `dvc repro`", value,
-                "only `test` reruns, <= 1.05x `rasa test` by hand", verdict(ok))
+            row(
+                "test-stories-only change (`tests/test_stories.yml`), `dvc repro`",
+                value,
+                "only `test` reruns, <= 1.05x `rasa test` by hand",
+                verdict(ok),
+            )
 
-        lines += ["", ("Per stage (wall seconds from DVC's `Running stage` to its lock-file update; "
-                       "median over runs):"), ""]
-        columns = [("full repro", "repro_full"), ("stories-only", "repro_stories"),
-                   ("test-stories-only", "repro_test_stories")]
+        lines += [
+            "",
+            (
+                "Per stage (wall seconds from DVC's `Running stage` to its lock-file update; "
+                "median over runs):"
+            ),
+            "",
+        ]
+        columns = [
+            ("full repro", "repro_full"),
+            ("stories-only", "repro_stories"),
+            ("test-stories-only", "repro_test_stories"),
+        ]
         columns = [(title, key) for title, key in columns if r.get(key)]
         per_stage = {key: [stages(x) for x in r[key]] for _, key in columns}
         names = []
@@ -414,8 +515,10 @@ class Bench:
                 names += [n for n in stage_times if n not in names]
         if self.alone:
             columns.append(("command alone, no DVC (wall / CPU)", "alone"))
-        lines += ["| stage | " + " | ".join(t for t, _ in columns) + " |",
-                  "| --- |" + " --- |" * len(columns)]
+        lines += [
+            "| stage | " + " | ".join(t for t, _ in columns) + " |",
+            "| --- |" + " --- |" * len(columns),
+        ]
         for name in names:
             cells = []
             for _, key in columns:
@@ -428,30 +531,47 @@ class Bench:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         if r.get("repro_full"):
             sums = [sum(stages(x).values()) for x in r["repro_full"]]
-            outside = median([x.wall - s for x, s in zip(r["repro_full"], sums)])
+            outside = median([x.wall - s for x, s in zip(r["repro_full"], sums, strict=True)])
             totals = [spread(r["repro_full"])] + [""] * (len(columns) - 1)
             if self.alone:
-                totals[-1] = (f"{seconds(sum(x.wall for x in self.alone.values()))} / "
-                              f"{seconds(sum(x.cpu for x in self.alone.values()))}")
-            lines.append("| DVC outside stages (start, hashing deps, exit) | " + seconds(outside)
-                         + " |" * len(columns))
+                totals[-1] = (
+                    f"{seconds(sum(x.wall for x in self.alone.values()))} / "
+                    f"{seconds(sum(x.cpu for x in self.alone.values()))}"
+                )
+            lines.append(
+                "| DVC outside stages (start, hashing deps, exit) | "
+                + seconds(outside)
+                + " |" * len(columns)
+            )
             lines.append("| **total** | " + " | ".join(totals) + " |")
-            lines += ["", (f"By hand: `rasa train` {spread(r['hand_train'])}, "
-                           f"`rasa test` {spread(r['hand_test'])}.")]
+            lines += [
+                "",
+                (
+                    f"By hand: `rasa train` {spread(r['hand_train'])}, "
+                    f"`rasa test` {spread(r['hand_test'])}."
+                ),
+            ]
 
         lines += ["", "Machine and versions:", "", "| | |", "| --- | --- |"]
         for key, value in machine.items():
             lines.append(f"| {key} | {value} |")
         lines.append(f"| load average (1 min) at start / end | {load_start:.2f} / {load_end:.2f} |")
-        settings = (f"bake x{self.o.bake_repeats}, install x{self.o.install_repeats}, "
-                    f"rounds {self.o.rounds}, no-op x{self.o.noop_repeats}, "
-                    f"changes x{self.o.change_repeats}, epochs "
-                    f"{self.o.epochs or 'as in params.yaml'}")
+        settings = (
+            f"bake x{self.o.bake_repeats}, install x{self.o.install_repeats}, "
+            f"rounds {self.o.rounds}, no-op x{self.o.noop_repeats}, "
+            f"changes x{self.o.change_repeats}, epochs "
+            f"{self.o.epochs or 'as in params.yaml'}"
+        )
         lines.append(f"| settings | {settings} |")
         lines.append(f"| benchmark wall time | {total / 60:.1f} min |")
-        lines += ["", ("Wall times on a machine whose cores may be shared with other jobs are noisy; "
-                       "CPU time (user + sys of the process tree) is steadier. Full repro and hand-run "
-                       "alternate (A-B-B-A) so drifting load hits both.")]
+        lines += [
+            "",
+            (
+                "Wall times on a machine whose cores may be shared with other jobs are noisy; "
+                "CPU time (user + sys of the process tree) is steadier. Full repro and hand-run "
+                "alternate (A-B-B-A) so drifting load hits both."
+            ),
+        ]
         return "\n".join(lines) + "\n"
 
 
@@ -459,19 +579,32 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bake-repeats", type=int, default=5)
     parser.add_argument("--install-repeats", type=int, default=3, help="warm and no-op installs")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="full repro / hand-run pairs, interleaved A-B-B-A (default 2)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="full repro / hand-run pairs, interleaved A-B-B-A (default 2)",
+    )
     parser.add_argument("--noop-repeats", type=int, default=5)
-    parser.add_argument("--change-repeats", type=int, default=1,
-                        help="stories-only and test-stories-only runs")
-    parser.add_argument("--epochs", type=int, default=0,
-                        help="override DIET and TED epochs (default: params.yaml's)")
-    parser.add_argument("--breakdown", action="store_true",
-                        help="also run the pipeline's commands without DVC (one more training)")
+    parser.add_argument(
+        "--change-repeats", type=int, default=1, help="stories-only and test-stories-only runs"
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=0,
+        help="override DIET and TED epochs (default: params.yaml's)",
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also run the pipeline's commands without DVC (one more training)",
+    )
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold-cache install")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="where to bake (default: a new temporary folder)")
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where to bake (default: a new temporary folder)"
+    )
     return parser.parse_args(argv)
 
 
@@ -479,7 +612,9 @@ def main(argv=None):
     options = parse_args(argv)
     missing = [tool for tool in ("cookiecutter", "uv", "git", "make") if not shutil.which(tool)]
     if missing:
-        sys.exit(f"ERROR: {', '.join(missing)} not on PATH: run 'make install' and use 'make bench'")
+        sys.exit(
+            f"ERROR: {', '.join(missing)} not on PATH: run 'make install' and use 'make bench'"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(RESULTS / "logs", ignore_errors=True)
     if options.workdir:
@@ -508,8 +643,10 @@ def main(argv=None):
             shutil.rmtree(workdir, ignore_errors=True)
     table = bench.report(machine, load_start, os.getloadavg()[0], time.perf_counter() - started)
     (RESULTS / "latest.md").write_text(table)
-    raw = {name: [{"wall": x.wall, "cpu": x.cpu, "stages": stages(x)} for x in runs]
-           for name, runs in bench.runs.items()}
+    raw = {
+        name: [{"wall": x.wall, "cpu": x.cpu, "stages": stages(x)} for x in runs]
+        for name, runs in bench.runs.items()
+    }
     (RESULTS / "latest.json").write_text(json.dumps({"machine": machine, "runs": raw}, indent=2))
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     shutil.copy(RESULTS / "latest.md", RESULTS / f"{stamp}.md")
