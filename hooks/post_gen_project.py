@@ -19,7 +19,11 @@ import sys
 from pathlib import Path
 
 REMOTE_NAME = "storage"
-WORKFLOW_FILES = [".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"]
+WORKFLOW_FILES = [
+    ".github/workflows/cml.yml",
+    ".github/workflows/image.yml",
+    ".github/dependabot.yml",
+]
 
 # The template's own folder, written in pieces: this file is rendered by Jinja.
 TEMPLATE_FOLDER = "{" + "{cookiecutter.project_slug}" + "}"
@@ -27,8 +31,15 @@ TEMPLATE_FOLDER = "{" + "{cookiecutter.project_slug}" + "}"
 HOOK_FILES = ["requirements/dvc.txt", ".dvc/config", ".dvc/.gitignore"]
 # For every git command: no hooks (prepare-commit-msg, reference-transaction, ...), no signing
 # (a missing key would fail the bake), no fsmonitor program.
-GIT = ["git", "-c", f"core.hooksPath={os.devnull}", "-c", "commit.gpgsign=false",
-       "-c", "core.fsmonitor=false"]
+GIT = [
+    "git",
+    "-c",
+    f"core.hooksPath={os.devnull}",
+    "-c",
+    "commit.gpgsign=false",
+    "-c",
+    "core.fsmonitor=false",
+]
 
 # Runs inside DVC's own Python: `dvc init` and the remote in one process (~2 s each start).
 # argv: the remote URL (empty: none), the remote's name, remove|keep (the old remote).
@@ -55,9 +66,7 @@ def owned_paths(remotes):
     removed, then their folders if nothing else is left in them (a user's own workflow stays)."""
     return {
         "ci_provider": {"github": WORKFLOW_FILES},
-        "dvc_remote": {
-            choice: [dvc_lock(facts["dvc_extra"])] for choice, facts in remotes.items()
-        },
+        "dvc_remote": {choice: [dvc_lock(facts["dvc_extra"])] for choice, facts in remotes.items()},
     }
 
 
@@ -100,7 +109,9 @@ def run(args, cwd, what):
         raise HookError(f"{what}: could not start '{args[0]}': {error}") from error
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()
-        raise HookError(f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}")
+        raise HookError(
+            f"{what} failed: {detail[-1] if detail else 'exit ' + str(result.returncode)}"
+        )
     return result.stdout
 
 
@@ -130,7 +141,16 @@ def init_dvc(root, remote_url, dvc_version):
     old = "remove" if not remote_url and has_template_remote(root) else "keep"
     step = f"dvc init (DVC {dvc_version} via 'uv tool run')"
     uv_tool_run = ["uv", "tool", "run", "--quiet", "--compile-bytecode"]
-    setup = ["--from", f"dvc=={dvc_version}", "python", "-c", DVC_SETUP, remote_url, REMOTE_NAME, old]
+    setup = [
+        "--from",
+        f"dvc=={dvc_version}",
+        "python",
+        "-c",
+        DVC_SETUP,
+        remote_url,
+        REMOTE_NAME,
+        old,
+    ]
     # A DVC that uv has cached starts without a round of index requests (~3 s); the
     # first bake on a machine, or one after the cache was cleared, goes online.
     try:
@@ -146,8 +166,11 @@ def template_files(root, repo_dir):
     staged its own files already, hence --cached)."""
     template = Path(repo_dir or "", TEMPLATE_FOLDER)
     if not repo_dir or not template.is_dir():
-        listed = run([*GIT, "ls-files", "-z", "--cached", "--others",
-                      "--exclude-per-directory=.gitignore"], root, "git ls-files")
+        listed = run(
+            [*GIT, "ls-files", "-z", "--cached", "--others", "--exclude-per-directory=.gitignore"],
+            root,
+            "git ls-files",
+        )
         return sorted(filter(None, listed.split("\0")))
     written = [str(p.relative_to(template)) for p in template.rglob("*") if p.is_file()]
     return sorted(rel for rel in {*written, *HOOK_FILES} if (root / rel).is_file())
@@ -168,8 +191,18 @@ def first_commit(root, project_name, identity, files):
     name, email = identity
     message = f"Bake {project_name} from the rasa-dvc-cml template"
     run(
-        [*GIT, "-c", f"user.name={name}", "-c", f"user.email={email}",
-         "commit", "--quiet", "--no-verify", "-m", message],
+        [
+            *GIT,
+            "-c",
+            f"user.name={name}",
+            "-c",
+            f"user.email={email}",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            message,
+        ],
         root,
         "git commit",
     )
@@ -180,7 +213,8 @@ def _git_query(root, *args):
     return subprocess.run([*GIT, *args], cwd=root, capture_output=True, text=True)
 
 
-def main(answers, root=Path.cwd()):
+def main(answers, root=None):
+    root = root or Path.cwd()
     remove_paths(root, paths_to_remove(answers))
     place_dvc_lock(root, answers["_remotes"][answers["dvc_remote"]]["dvc_extra"])
     remote_url = "" if answers["dvc_remote"] == "none" else answers["dvc_remote_url"]

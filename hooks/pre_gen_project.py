@@ -22,9 +22,9 @@ The facts of each DVC remote type (the URL it expects, its DVC extra, its CI sec
 the `_remotes` table of cookiecutter.json, through the answers: cookiecutter passes `_` keys
 unrendered, and cruft drops them from .cruft.json, so an update always reads the new template's.
 
-No answer may hold Jinja markers (a brace followed by a brace, % or #): cookiecutter renders answers given through
---no-input, a config file or extra_context as templates, and cruft does it again on every
-update, so such a value would not stay what the user wrote.
+No answer may hold Jinja markers (a brace followed by a brace, % or #): cookiecutter renders
+answers given through --no-input, a config file or extra_context as templates, and cruft does it
+again on every update, so such a value would not stay what the user wrote.
 
 Cookiecutter creates the project folder *before* this hook runs and deletes it when the hook
 fails, unless the folder existed already (--overwrite-if-exists), which it never deletes. A slug
@@ -83,7 +83,13 @@ PRIVATE = {"_copy_without_render": ["*requirements/*.txt"]}
 PRIVATE_UNSET = ("_extensions", "_jinja2_env_vars", "_new_lines")
 # The template's tables of facts, read by the hooks and the template files: checked for their
 # shape only (a replay file written before they existed lacks them).
-REMOTE_FIELDS = {"example": str, "default_url": str, "dvc_extra": str, "secrets": list, "dvc_env": list}
+REMOTE_FIELDS = {
+    "example": str,
+    "default_url": str,
+    "dvc_extra": str,
+    "secrets": list,
+    "dvc_env": list,
+}
 DVC_VERSION = re.compile(r"^\d+(\.\d+)+$")
 # Free-text answers: (longest allowed, may be empty)
 TEXT = {"project_name": (80, False), "description": (300, True), "author_name": (100, False)}
@@ -184,8 +190,10 @@ def _is_remote_facts(facts):
 
 def check_tables(answers):
     remotes, version = answers.get("_remotes"), answers.get("_dvc_version")
-    if not isinstance(remotes, dict) or set(remotes) != set(CHOICES["dvc_remote"]) or not all(
-        map(_is_remote_facts, remotes.values())
+    if (
+        not isinstance(remotes, dict)
+        or set(remotes) != set(CHOICES["dvc_remote"])
+        or not all(map(_is_remote_facts, remotes.values()))
     ):
         return (
             "_remotes: expected the template's table of DVC remote types (cookiecutter.json); "
@@ -272,7 +280,11 @@ def check_local_remote(url, expected, project):
     """A folder outside the project, decided on resolved paths: `../<slug>` is the project itself,
     `../<slug>/.dvc/cache` its own cache, and a symlink may lead back into it."""
     relative_outside = url.startswith("../") or url == ".."
-    if "://" in url or not LOCAL_PATH.fullmatch(url) or not (url.startswith("/") or relative_outside):
+    if (
+        "://" in url
+        or not LOCAL_PATH.fullmatch(url)
+        or not (url.startswith("/") or relative_outside)
+    ):
         return (
             f"dvc_remote_url '{shown(url)}': the local remote must be {expected} "
             "(letters, digits, . - _ + @ and /)"
@@ -326,8 +338,8 @@ def _is_ip_address(text):
 def check_combination(answers):
     if answers["cml_runner"] in CLOUD_RUNNERS and answers["ci_provider"] != "github":
         return (
-            f"cml_runner '{answers['cml_runner']}': cloud runners are launched from GitHub Actions; "
-            "choose ci_provider 'github' or cml_runner 'github-hosted'"
+            f"cml_runner '{answers['cml_runner']}': cloud runners are launched from GitHub "
+            "Actions; choose ci_provider 'github' or cml_runner 'github-hosted'"
         )
     return None
 
@@ -380,7 +392,9 @@ def checks(answers, which, version):
     yield check_email(answers["author_email"])
     yield check_choices(answers)
     remote = answers["dvc_remote"]
-    yield check_remote_url(remote, answers["dvc_remote_url"], answers["_remotes"][remote]["example"])
+    yield check_remote_url(
+        remote, answers["dvc_remote_url"], answers["_remotes"][remote]["example"]
+    )
     yield check_combination(answers)
     yield check_tools(which, version)
 

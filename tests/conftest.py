@@ -50,7 +50,8 @@ def trained_bot(installed_bot):
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
-    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie beside each."""
+    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie
+    beside each."""
     root = tmp_path_factory.mktemp("workflows")
     files = {}
     for combo in WORKFLOW_COMBINATIONS:
@@ -65,7 +66,7 @@ def rendered(tmp_path_factory):
 
 # --- CI never runs without the e2e tests -------------------------------------------------------
 # `PYTEST_ADDOPTS='-m "not e2e"'` (or -k, --deselect, a skip) could otherwise turn CI green
-# without them. Locally, `make test-fast` deselects them on purpose.
+# without them. `make test-fast` leaves them out on purpose, so it runs with CI cleared.
 
 _E2E_LEFT_OUT = []
 

@@ -31,25 +31,67 @@ CONFIGS = [{key: choice} for key, choices in OPTIONS.items() for choice in choic
 DVC_EXTRA = {r: f"dvc-{f['dvc_extra']}" for r, f in REMOTES.items() if f["dvc_extra"] != "base"}
 # What a default bake commits (`git ls-files`), written out so a file that appears or goes is seen.
 DEFAULT_TREE = {
-    ".dockerignore", ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitattributes",
-    ".github/dependabot.yml", ".github/workflows/cml.yml", ".github/workflows/image.yml",
-    ".gitignore", ".pre-commit-config.yaml", ".python-version", "Dockerfile", "LICENSE",
-    "Makefile", "README.md", "actions/__init__.py", "actions/actions.py", "config.yml",
-    "credentials.yml", "data/nlu.yml", "data/rules.yml", "data/stories.yml",
-    "docker-compose.yml", "domain.yml", "dvc.yaml", "endpoints.yml", "params.yaml",
-    "pyproject.toml", "requirements/bot.in", "requirements/bot.txt", "requirements/dvc.in",
-    "requirements/dvc.txt", "scripts/charts.py", "scripts/check_lock.py", "scripts/compare.py",
-    "scripts/evaluate.py", "scripts/gate.py", "scripts/metrics.py", "scripts/rasa_config.py",
-    "scripts/rasa_start.py", "scripts/report.py", "scripts/serve.sh", "scripts/split_nlu.py",
-    "scripts/train.py", "tests/conftest.py", "tests/nlu/README.md", "tests/nlu/nlu_test.yml",
-    "tests/test_actions.py", "tests/test_check_lock.py", "tests/test_gate.py",
-    "tests/test_report.py", "tests/test_scripts.py", "tests/test_stories.yml",
+    ".dockerignore",
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    ".gitattributes",
+    ".github/dependabot.yml",
+    ".github/workflows/cml.yml",
+    ".github/workflows/image.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    "Dockerfile",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "actions/__init__.py",
+    "actions/actions.py",
+    "config.yml",
+    "credentials.yml",
+    "data/nlu.yml",
+    "data/rules.yml",
+    "data/stories.yml",
+    "docker-compose.yml",
+    "domain.yml",
+    "dvc.yaml",
+    "endpoints.yml",
+    "params.yaml",
+    "pyproject.toml",
+    "requirements/bot.in",
+    "requirements/bot.txt",
+    "requirements/dvc.in",
+    "requirements/dvc.txt",
+    "scripts/charts.py",
+    "scripts/check_lock.py",
+    "scripts/compare.py",
+    "scripts/evaluate.py",
+    "scripts/gate.py",
+    "scripts/metrics.py",
+    "scripts/rasa_config.py",
+    "scripts/rasa_start.py",
+    "scripts/report.py",
+    "scripts/serve.sh",
+    "scripts/split_nlu.py",
+    "scripts/train.py",
+    "tests/conftest.py",
+    "tests/nlu/README.md",
+    "tests/nlu/nlu_test.yml",
+    "tests/test_actions.py",
+    "tests/test_check_lock.py",
+    "tests/test_gate.py",
+    "tests/test_report.py",
+    "tests/test_scripts.py",
+    "tests/test_stories.yml",
 }
 # (option, choice) -> the default files that choice leaves out. Every other choice keeps the
 # default tree: remotes, runners, image publishing and licenses change contents, not files.
 LEAVES_OUT = {
     ("ci_provider", "none"): {
-        ".github/dependabot.yml", ".github/workflows/cml.yml", ".github/workflows/image.yml",
+        ".github/dependabot.yml",
+        ".github/workflows/cml.yml",
+        ".github/workflows/image.yml",
     },
 }
 
@@ -96,7 +138,10 @@ def test_every_option_bakes_a_clean_project(baked, config):
     has_ci = answers["ci_provider"] == "github"
     assert (project / ".github/workflows/cml.yml").exists() == has_ci
     assert sorted(p.name for p in (project / "requirements").iterdir()) == [
-        "bot.in", "bot.txt", "dvc.in", "dvc.txt",
+        "bot.in",
+        "bot.txt",
+        "dvc.in",
+        "dvc.txt",
     ]
     extra = DVC_EXTRA.get(answers["dvc_remote"])
     lock = (project / "requirements/dvc.txt").read_text()
@@ -129,9 +174,20 @@ def test_every_option_bakes_exactly_its_files(baked, config):
 def test_default_bake_is_a_rasa_project(default_project):
     project = default_project
     for rel in [
-        "config.yml", "domain.yml", "endpoints.yml", "credentials.yml", "data/nlu.yml",
-        "data/rules.yml", "data/stories.yml", "tests/test_stories.yml", "actions/actions.py",
-        "dvc.yaml", "params.yaml", ".python-version", "Makefile", "README.md",
+        "config.yml",
+        "domain.yml",
+        "endpoints.yml",
+        "credentials.yml",
+        "data/nlu.yml",
+        "data/rules.yml",
+        "data/stories.yml",
+        "tests/test_stories.yml",
+        "actions/actions.py",
+        "dvc.yaml",
+        "params.yaml",
+        ".python-version",
+        "Makefile",
+        "README.md",
     ]:
         assert (project / rel).is_file(), rel
     assert (project / ".python-version").read_text().strip() == "3.10"
@@ -151,16 +207,30 @@ def test_default_remote_is_a_local_folder_outside_the_project(default_project):
 
 
 def test_git_ignores_what_dvc_and_environments_own(default_project):
-    ignored = git(default_project, "check-ignore", ".venv/x", ".venv-dvc/x", ".rasa/cache",
-                  ".dvc/config.local", ".dvc/cache/x", "report.md")
+    ignored = git(
+        default_project,
+        "check-ignore",
+        ".venv/x",
+        ".venv-dvc/x",
+        ".rasa/cache",
+        ".dvc/config.local",
+        ".dvc/cache/x",
+        "report.md",
+    )
     assert len(ignored.splitlines()) == 6
 
 
 APACHE_SECTIONS = [
-    "1. Definitions.", "2. Grant of Copyright License.", "3. Grant of Patent License.",
-    "4. Redistribution.", "5. Submission of Contributions.", "6. Trademarks.",
-    "7. Disclaimer of Warranty.", "8. Limitation of Liability.",
-    "9. Accepting Warranty or Additional Liability.", "END OF TERMS AND CONDITIONS",
+    "1. Definitions.",
+    "2. Grant of Copyright License.",
+    "3. Grant of Patent License.",
+    "4. Redistribution.",
+    "5. Submission of Contributions.",
+    "6. Trademarks.",
+    "7. Disclaimer of Warranty.",
+    "8. Limitation of Liability.",
+    "9. Accepting Warranty or Additional Liability.",
+    "END OF TERMS AND CONDITIONS",
 ]
 
 
@@ -173,12 +243,20 @@ def test_apache_license_is_the_full_text(cookies):
 
 
 def test_git_ignores_secrets_and_stray_models(default_project):
-    paths = [".env", ".env.production", "models/20240101-120000-old.tar.gz", ".rasa/x", ".env.example"]
+    paths = [
+        ".env",
+        ".env.production",
+        "models/20240101-120000-old.tar.gz",
+        ".rasa/x",
+        ".env.example",
+    ]
     ignored = git(default_project, "check-ignore", *paths, check=False).splitlines()
     assert ignored == paths[:-1]
 
 
-def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(default_project, tmp_path):
+def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(
+    default_project, tmp_path
+):
     """The train stage lays params.yaml's `train` values over config.yml without a conflict."""
     out = tmp_path / "config.yml"
     script = default_project / "scripts/rasa_config.py"
@@ -186,15 +264,28 @@ def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(defaul
     merged = yaml.safe_load(out.read_text())
     assert merged["assistant_id"] == "rasa-assistant"
     diet = next(c for c in merged["pipeline"] if c["name"] == "DIETClassifier")
-    assert diet["epochs"] == yaml.safe_load((default_project / "params.yaml").read_text())["train"][
-        "DIETClassifier"
-    ]["epochs"]
+    assert (
+        diet["epochs"]
+        == yaml.safe_load((default_project / "params.yaml").read_text())["train"]["DIETClassifier"][
+            "epochs"
+        ]
+    )
 
 
 def test_makefile_help_lists_the_targets(default_project):
     """Each target with its `## text`: the pipeline's and the serving ones."""
     output = run(["make", "help"], default_project).stdout
-    targets = ["install", "repro", "push", "pull", "report", "test", "help", "shell", "serve",
-               "actions"]
+    targets = [
+        "install",
+        "repro",
+        "push",
+        "pull",
+        "report",
+        "test",
+        "help",
+        "shell",
+        "serve",
+        "actions",
+    ]
     for target in targets:
         assert re.search(rf"^\s+{target}\s+\S", output, re.M), target

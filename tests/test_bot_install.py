@@ -9,8 +9,12 @@ from support.cli import tool_dir
 
 def install_with(project, tmp_path, **tools):
     path = f"{tool_dir(tmp_path / 'bin', **tools)}:/usr/bin:/bin"
-    env = {"PATH": path, "HOME": str(tmp_path), "UV_PYTHON_DOWNLOADS": "never",
-           "UV_PYTHON_INSTALL_DIR": str(tmp_path / "no-managed-pythons")}
+    env = {
+        "PATH": path,
+        "HOME": str(tmp_path),
+        "UV_PYTHON_DOWNLOADS": "never",
+        "UV_PYTHON_INSTALL_DIR": str(tmp_path / "no-managed-pythons"),
+    }
     return run(["make", "install"], project, check=False, env=env)
 
 

@@ -18,8 +18,15 @@ pytestmark = pytest.mark.e2e
 
 HELPDESK = TEMPLATE / "tests/bots/helpdesk"
 DVC = ".venv-dvc/bin/dvc"
-OURS = ["data", "domain.yml", "config.yml", "actions", "tests/test_stories.yml",
-        "tests/test_actions.py", "tests/nlu/nlu_test.yml"]
+OURS = [
+    "data",
+    "domain.yml",
+    "config.yml",
+    "actions",
+    "tests/test_stories.yml",
+    "tests/test_actions.py",
+    "tests/nlu/nlu_test.yml",
+]
 THEIRS = ["data", "domain.yml", "config.yml", "actions", "endpoints.yml"]
 FEW_EPOCHS = 20  # enough for the figures to mean something, short enough for CI
 
@@ -128,8 +135,13 @@ def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_
 
     run(["make", "report"], project)
     report = (project / "report.md").read_text()
-    for section in ["## Entities", "## Response selection", "## Test stories",
-                    "## Intents that got worse", "## Data validation"]:
+    for section in [
+        "## Entities",
+        "## Response selection",
+        "## Test stories",
+        "## Intents that got worse",
+        "## Data validation",
+    ]:
         assert section in report, section
     assert "| failed story | first wrong turn | at `main` |" in report
     stories = report.split("## Test stories")[1]

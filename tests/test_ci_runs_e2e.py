@@ -18,8 +18,17 @@ MODULE = "tests/test_serve.py"  # one e2e test among fast ones
 )
 def test_ci_fails_a_run_that_deselects_e2e_tests(args, addopts):
     env = {k: v for k, v in os.environ.items() if k != "CI"} | {"PYTEST_ADDOPTS": addopts}
-    command = [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-               *args, MODULE]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *args,
+        MODULE,
+    ]
     local = run(command, TEMPLATE, check=False, env=env, timeout=120)
     assert local.returncode == 0, local.stdout + local.stderr
     assert "ERROR: CI is set" not in local.stdout

@@ -19,6 +19,7 @@ BUILD_TOOLS = re.compile(r"\b(apt-get|apt|apk|gcc|g\+\+|make|build-essential|uv|
 
 # --- a small Dockerfile reader ---------------------------------------------------------------
 
+
 def instructions(text):
     """[(KEYWORD, arguments)]: comments dropped, continuation lines joined."""
     found, pending = [], ""
@@ -72,6 +73,7 @@ def exec_form(arguments):
 
 # --- .dockerignore, matched the way Docker does: the last matching rule wins -----------------
 
+
 def dockerignore_rules(project):
     rules = []
     for line in (project / ".dockerignore").read_text().splitlines():
@@ -95,7 +97,7 @@ def _pattern(rule):
             out, i = out + "[^/]", i + 1
         elif rule[i] == "[":
             end = rule.index("]", i)
-            out, i = out + rule[i:end + 1], end + 1
+            out, i = out + rule[i : end + 1], end + 1
         else:
             out, i = out + re.escape(rule[i]), i + 1
     return re.compile(out)
@@ -113,6 +115,7 @@ def ignored(rules, path):
 
 
 # --- fixtures ----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def project(cookies_session):
@@ -145,14 +148,21 @@ def test_buildkit_parses_the_dockerfile_whatever_the_project_is_called(cookies, 
     land in a comment, not change how Docker reads the file."""
     project = bake(cookies, project_name=name, project_slug="bot")
     commands = buildkit.parse_file(str(project / "Dockerfile"))
-    assert [c.cmd for c in commands if c.cmd in ("FROM", "ENTRYPOINT")] == ["FROM", "FROM", "ENTRYPOINT"]
+    assert [c.cmd for c in commands if c.cmd in ("FROM", "ENTRYPOINT")] == [
+        "FROM",
+        "FROM",
+        "ENTRYPOINT",
+    ]
     assert f"# {name}: one image" in (project / "Dockerfile").read_text()
+
 
 def test_two_stages_on_the_python_rasa_needs(dockerfile):
     assert [s["name"] for s in dockerfile] == ["builder", None]
     for stage in dockerfile:
         assert re.fullmatch(r"python:3\.10-slim(-\w+)?", stage["image"]), stage["image"]
-    assert dockerfile[0]["image"] == dockerfile[1]["image"], "the venv links to the builder's Python"
+    assert dockerfile[0]["image"] == dockerfile[1]["image"], (
+        "the venv links to the builder's Python"
+    )
 
 
 def test_builder_installs_exactly_the_lock_with_uv(dockerfile):
@@ -163,10 +173,15 @@ def test_builder_installs_exactly_the_lock_with_uv(dockerfile):
         copied.update({source: destination for source in sources})
     assert set(copied) == {"requirements/bot.txt"}, "the builder sees the lock and nothing else"
     runs = " ".join(step_args(builder, "RUN"))
-    assert re.search(rf"uv pip sync --python /opt/venv/bin/python {re.escape(copied['requirements/bot.txt'])}", runs)
+    assert re.search(
+        rf"uv pip sync --python /opt/venv/bin/python {re.escape(copied['requirements/bot.txt'])}",
+        runs,
+    )
     assert re.search(r"pip install [^&]*\"uv==\$\{UV_VERSION\}\"", runs)
-    assert any(a.startswith("UV_VERSION=") and re.fullmatch(r"UV_VERSION=\d+\.\d+\.\d+", a)
-               for a in step_args(builder, "ARG")), "uv is pinned"
+    assert any(
+        a.startswith("UV_VERSION=") and re.fullmatch(r"UV_VERSION=\d+\.\d+\.\d+", a)
+        for a in step_args(builder, "ARG")
+    ), "uv is pinned"
 
 
 def test_final_stage_has_the_venv_the_app_and_the_model_but_no_build_tools(dockerfile, project):
@@ -180,7 +195,9 @@ def test_final_stage_has_the_venv_the_app_and_the_model_but_no_build_tools(docke
     assert any("/opt/venv/bin" in env for env in step_args(final, "ENV"))
     assert any("RASA_TELEMETRY_ENABLED=false" in env for env in step_args(final, "ENV"))
     dvc = yaml.safe_load((project / "dvc.yaml").read_text())
-    assert "models/model.tar.gz" in dvc["stages"]["train"]["outs"], "the model DVC tracks is the one copied"
+    assert "models/model.tar.gz" in dvc["stages"]["train"]["outs"], (
+        "the model DVC tracks is the one copied"
+    )
 
 
 def test_final_stage_runs_as_the_non_root_user_it_creates(dockerfile):
@@ -192,7 +209,7 @@ def test_final_stage_runs_as_the_non_root_user_it_creates(dockerfile):
     created = " ".join(step_args(final, "RUN"))
     assert f"--uid {user}" in created and f"--gid {group}" in created
     keywords = [kw for kw, _ in final["steps"]]
-    after_user = keywords[keywords.index("USER"):]
+    after_user = keywords[keywords.index("USER") :]
     assert "RUN" not in after_user and "COPY" not in after_user
 
 
@@ -213,13 +230,23 @@ def test_health_check_and_command_agree_on_the_port(dockerfile):
 
 # --- .dockerignore -----------------------------------------------------------------------------
 
+
 def test_dockerignore_keeps_caches_results_envs_and_secrets_out(project):
     rules = dockerignore_rules(project)
     for path in [
-        ".git/config", ".venv/bin/python", ".venv-dvc/bin/dvc", ".dvc/cache/files/md5/ab/cd",
-        ".dvc/tmp/lock", ".dvc/config.local", ".rasa/cache/x", "results/intent_report.json",
-        "split/train.yml", "actions/__pycache__/actions.cpython-310.pyc", ".pytest_cache/v",
-        ".env", "models/20240101-old.tar.gz",
+        ".git/config",
+        ".venv/bin/python",
+        ".venv-dvc/bin/dvc",
+        ".dvc/cache/files/md5/ab/cd",
+        ".dvc/tmp/lock",
+        ".dvc/config.local",
+        ".rasa/cache/x",
+        "results/intent_report.json",
+        "split/train.yml",
+        "actions/__pycache__/actions.cpython-310.pyc",
+        ".pytest_cache/v",
+        ".env",
+        "models/20240101-old.tar.gz",
     ]:
         assert ignored(rules, path), f"{path} would be sent to the Docker daemon"
 
@@ -240,6 +267,7 @@ def test_everything_the_dockerfile_copies_is_in_the_build_context(project, docke
 
 
 # --- docker-compose.yml ------------------------------------------------------------------------
+
 
 def test_compose_runs_rasa_and_the_action_server_from_one_image(compose):
     services = compose["services"]
@@ -289,6 +317,7 @@ def test_compose_points_rasa_at_the_action_service(compose, dockerfile):
 
 # --- the image workflow -------------------------------------------------------------------------
 
+
 def test_image_workflow_only_with_github(cookies):
     assert not (bake(cookies, ci_provider="none") / ".github").exists()
 
@@ -300,14 +329,20 @@ def test_image_workflow_is_hardened_and_builds_what_compose_serves(project, comp
     assert workflow["concurrency"]["cancel-in-progress"] is True
     assert {"pull_request", "push", "workflow_dispatch"} == set(workflow[True])  # YAML 1.1: on
     assert workflow["env"] == {
-        "DVC_NO_ANALYTICS": "1", "ITERATIVE_DO_NOT_TRACK": "true", "RASA_TELEMETRY_ENABLED": "false",
+        "DVC_NO_ANALYTICS": "1",
+        "ITERATIVE_DO_NOT_TRACK": "true",
+        "RASA_TELEMETRY_ENABLED": "false",
     }
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
     assert job["timeout-minutes"] <= 60
     used = assert_actions_pinned(path.read_text())  # each at its commit, tag in a comment
-    assert used <= {"actions/checkout", "actions/setup-python", "astral-sh/setup-uv",
-                    "iterative/setup-cml"}
+    assert used <= {
+        "actions/checkout",
+        "actions/setup-python",
+        "astral-sh/setup-uv",
+        "iterative/setup-cml",
+    }
     runs = []
     for step in job["steps"]:
         if "uses" in step:
@@ -342,7 +377,11 @@ def test_shellcheck_finds_nothing_in_the_image_workflow_run_scripts(project, tmp
 
 
 def test_compose_file_passes_the_compose_schema(project):
-    args = [tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
-            str(project / "docker-compose.yml")]
+    args = [
+        tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.compose-spec",
+        str(project / "docker-compose.yml"),
+    ]
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -25,7 +25,9 @@ def test_bake_from_a_git_url_of_the_committed_template(tmp_path):
     assert result.returncode == 0, result.stderr
     project = out / "rasa-assistant"
     assert (tmp_path / "cookiecutters/template").is_dir(), "cookiecutter cloned the template"
-    assert git(project, "log", "--format=%s") == "Bake Rasa Assistant from the rasa-dvc-cml template"
+    assert (
+        git(project, "log", "--format=%s") == "Bake Rasa Assistant from the rasa-dvc-cml template"
+    )
     assert git(project, "status", "--porcelain") == ""
     assert 'remote "storage"' in (project / ".dvc/config").read_text()
     assert elapsed < 60, f"bake from a git URL took {elapsed:.1f} s"

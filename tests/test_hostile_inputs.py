@@ -6,6 +6,7 @@ scripts and `--config-file` pass them.
 """
 
 import ast
+import itertools
 import json
 import re
 
@@ -76,8 +77,11 @@ def rendered_blocks(text):
     """[(block, text a reader sees)] of a Markdown document: markup gone, escapes resolved."""
     tokens = MARKDOWN.parse(text)
     return [
-        (opening.type, "".join(c.content for c in inline.children if c.type in ("text", "code_inline")))
-        for opening, inline in zip(tokens, tokens[1:])
+        (
+            opening.type,
+            "".join(c.content for c in inline.children if c.type in ("text", "code_inline")),
+        )
+        for opening, inline in itertools.pairwise(tokens)
         if inline.type == "inline"
     ]
 
@@ -158,7 +162,7 @@ def test_name_without_letters_says_to_set_the_slug(tmp_path):
 
 
 def replay_context(**changes):
-    """A replay file's context: the template's defaults (first choice of each list), then changes."""
+    """A replay file's context: the template's defaults (each list's first choice), then changes."""
     return {"cookiecutter": DEFAULTS | changes}
 
 
@@ -168,7 +172,10 @@ def replay_context(**changes):
         ({"project_name": 5}, "project_name 5: expected text, got int"),
         ({"author_email": None}, "author_email null: expected text"),
         ({"license": ["MIT", "Apache-2.0"]}, 'license ["MIT", "Apache-2.0"]: expected text'),
-        ({"_copy_without_render": ["*"]}, "_copy_without_render [\"*\"]: expected the template's own"),
+        (
+            {"_copy_without_render": ["*"]},
+            '_copy_without_render ["*"]: expected the template\'s own',
+        ),
         ({"_copy_without_render": []}, "_copy_without_render []: expected the template's own"),
     ],
     ids=["number", "null", "list", "copy-everything-raw", "render-the-locks"],

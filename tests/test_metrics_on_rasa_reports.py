@@ -44,7 +44,10 @@ def test_helpdesk_reports_give_intent_entity_response_and_story_metrics(tmp_path
     found = written(tmp_path, "helpdesk")
 
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == [
-        "core.json", "entities.json", "nlu.json", "responses.json",
+        "core.json",
+        "entities.json",
+        "nlu.json",
+        "responses.json",
     ]
     intents = rasa("helpdesk", "intent_report.json")
     assert found["nlu"]["weighted_f1"] == round(intents["weighted avg"]["f1-score"], 4)
@@ -62,7 +65,8 @@ def test_helpdesk_reports_give_intent_entity_response_and_story_metrics(tmp_path
     assert {key.split("/")[0] for key in found["responses"]["response_f1"]} == {"faq"}
     stories = rasa("helpdesk", "story_report.json")["conversation_accuracy"]
     assert (found["core"]["conversations_correct"], found["core"]["conversations_total"]) == (
-        stories["correct"], stories["total"],
+        stories["correct"],
+        stories["total"],
     )
     every = [found["nlu"]["accuracy"], found["responses"]["accuracy"], found["core"]["action_f1"]]
     every += [e["weighted_f1"] for e in found["entities"].values()]
@@ -78,7 +82,9 @@ def test_helpdesk_failed_stories_name_their_first_wrong_turn(tmp_path):
     human = by_name["Ask for a human, which the bot does not handle (hard)"]
     assert human["file"] == "tests/test_stories.yml"
     assert human["first_wrong"] == {
-        "kind": "action", "expected": "utter_handover", "predicted": "utter_goodbye",
+        "kind": "action",
+        "expected": "utter_handover",
+        "predicted": "utter_goodbye",
     }
     yaml_names = (REPORTS / "helpdesk/failed_test_stories.yml").read_text().count("- story: ")
     assert len(failed) == yaml_names
@@ -90,7 +96,8 @@ def test_default_bot_reports_give_no_entity_or_response_files(tmp_path):
     assert sorted(found) == ["core", "nlu"]
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["core.json", "nlu.json"]
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "intent_confusion.csv", "intent_f1.csv",
+        "intent_confusion.csv",
+        "intent_f1.csv",
     ]
     assert metrics.summary(found)[0].startswith("intents      accuracy ")
 
@@ -147,4 +154,6 @@ def test_the_weak_run_against_the_real_baseline(tmp_path):
 
     statuses = compare.story_status(failed(tmp_path / "weak"), failed(tmp_path / "base"))
     assert {status for _, status in statuses} == {"passed", "failed"}
-    assert len(statuses) == weak["core"]["conversations_total"] - weak["core"]["conversations_correct"]
+    assert (
+        len(statuses) == weak["core"]["conversations_total"] - weak["core"]["conversations_correct"]
+    )

@@ -62,7 +62,9 @@ def test_repro_trains_and_writes_real_metrics(trained_bot):
     # Seeds are fixed: the default bot scores 0.97 / 1.0; a model that learnt nothing cannot.
     for name in ("accuracy", "weighted_f1", "macro_f1"):
         assert 0.85 <= nlu[name] <= 1.0, name
-    assert set(nlu["intent_f1"]) == set(yaml.safe_load((trained_bot / "domain.yml").read_text())["intents"])
+    assert set(nlu["intent_f1"]) == set(
+        yaml.safe_load((trained_bot / "domain.yml").read_text())["intents"]
+    )
     for name in ("conversation_accuracy", "action_accuracy", "action_f1"):
         assert 0.8 <= core[name] <= 1.0, name
     assert core["conversations_total"] == len(
@@ -110,8 +112,19 @@ def test_noop_repro_does_no_work(trained_bot):
 def test_the_test_stage_predicts_what_rasa_test_predicts(trained_bot, tmp_path):
     """The test stage loads the model its own way (once, TensorFlow models built eagerly): on
     the same model `rasa test nlu` must make the same predictions with the same confidences."""
-    rasa_test = [".venv/bin/rasa", "test", "nlu", "--model", "models/model.tar.gz",
-                 "--nlu", "split/test.yml", "--out", str(tmp_path), "--successes", "--no-plot"]
+    rasa_test = [
+        ".venv/bin/rasa",
+        "test",
+        "nlu",
+        "--model",
+        "models/model.tar.gz",
+        "--nlu",
+        "split/test.yml",
+        "--out",
+        str(tmp_path),
+        "--successes",
+        "--no-plot",
+    ]
     run(rasa_test, trained_bot)
     for name in ("intent_successes.json", "intent_errors.json"):
         ours, by_hand = trained_bot / "results" / name, tmp_path / name
@@ -122,7 +135,9 @@ def test_the_test_stage_predicts_what_rasa_test_predicts(trained_bot, tmp_path):
 
 def test_bot_make_test_passes(trained_bot):
     """Every one of the bot's own tests ran and passed, and its data validated without a warning."""
-    collected = run([".venv/bin/python", "-m", "pytest", "--collect-only", "-q", "tests"], trained_bot)
+    collected = run(
+        [".venv/bin/python", "-m", "pytest", "--collect-only", "-q", "tests"], trained_bot
+    )
     count = int(re.search(r"^(\d+) tests? collected", collected.stdout, re.M)[1])
     assert count > 50, collected.stdout
     output = run(["make", "test"], trained_bot).stdout
@@ -172,7 +187,9 @@ def test_a_test_example_that_is_also_a_training_example_is_refused(work_copy):
     test_set = yaml.safe_load((work_copy / "tests/nlu/nlu_test.yml").read_text())
     leaked = test_set["nlu"][0]["examples"].splitlines()[0]
     with (work_copy / "data/nlu.yml").open("a") as handle:
-        handle.write(f"  - intent: {test_set['nlu'][0]['intent']}\n    examples: |\n      {leaked}\n")
+        handle.write(
+            f"  - intent: {test_set['nlu'][0]['intent']}\n    examples: |\n      {leaked}\n"
+        )
     result = run([DVC, "repro", "split"], work_copy, check=False)
     assert result.returncode != 0
     assert "examples of tests/nlu/nlu_test.yml are also training examples" in result.stderr
@@ -195,7 +212,9 @@ def test_forced_rerun_gives_identical_metrics(committed_bot, tmp_path):
     fresh = clone(committed_bot, committed_bot.parent / "forced-clone")
     stages, output = repro(fresh, "--force")
     assert stages == ["split", "train", "test"], output
-    assert "from cache." not in output, "a fresh clone has no Rasa cache: it must train from scratch"
+    assert "from cache." not in output, (
+        "a fresh clone has no Rasa cache: it must train from scratch"
+    )
     assert metrics(fresh) == metrics(committed_bot)
 
 

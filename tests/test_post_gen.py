@@ -37,7 +37,9 @@ def test_removal_keeps_folders_holding_other_files(tmp_path):
         (tmp_path / rel).write_text("x")
     post_gen.remove_paths(tmp_path, [".github/workflows/cml.yml", "a/b/c.txt"])
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == [
-        ".github", ".github/workflows", ".github/workflows/mine.yml"
+        ".github",
+        ".github/workflows",
+        ".github/workflows/mine.yml",
     ]
 
 
@@ -76,7 +78,8 @@ def test_running_the_hook_again_changes_nothing(cookies):
     project = bake(cookies)
     head, config = git(project, "rev-parse", "HEAD"), (project / ".dvc/config").read_text()
     answers = DEFAULTS | {
-        "project_slug": project.name, "dvc_remote_url": f"../{project.name}-dvc-storage"
+        "project_slug": project.name,
+        "dvc_remote_url": f"../{project.name}-dvc-storage",
     }
     post_gen.main(answers, root=project)
     assert git(project, "rev-parse", "HEAD") == head

@@ -44,7 +44,7 @@ def test_hook_choices_match_cookiecutter_json():
         for key, value in COOKIECUTTER_JSON.items()
         if isinstance(value, list) and not key.startswith("_")
     }
-    assert hook.CHOICES == choices, "update CHOICES in hooks/pre_gen_project.py"
+    assert choices == hook.CHOICES, "update CHOICES in hooks/pre_gen_project.py"
 
 
 def test_every_answer_has_a_rule():
@@ -101,20 +101,29 @@ def test_empty_slug_says_to_set_it():
 
 
 def test_a_name_without_letters_gets_the_no_slug_marker():
-    """cookiecutter.json falls back to NO_SLUG, which the hook knows (an empty slug never reaches it)."""
+    """cookiecutter.json falls back to NO_SLUG, which the hook knows (no empty slug reaches it)."""
     assert f"or '{hook.NO_SLUG}'" in COOKIECUTTER_JSON["project_slug"]
     assert hook.SLUG.fullmatch(hook.NO_SLUG) is None
 
 
 @pytest.mark.parametrize(
     "url",
-    ["../{slug}", "../{slug}/.dvc/cache", "../{slug}/storage", "{project}", "{project}/x", "../link"],
+    [
+        "../{slug}",
+        "../{slug}/.dvc/cache",
+        "../{slug}/storage",
+        "{project}",
+        "{project}/x",
+        "../link",
+    ],
 )
 def test_local_remote_inside_the_project_once_resolved(tmp_path, url):
     project = tmp_path / "bot"
     project.mkdir()
     (tmp_path / "link").symlink_to(project)
-    error = hook.check_remote_url("local", url.format(slug="bot", project=project), example("local"), project)
+    error = hook.check_remote_url(
+        "local", url.format(slug="bot", project=project), example("local"), project
+    )
     assert error and error.startswith("dvc_remote_url '") and "inside the project" in error
 
 
@@ -122,7 +131,9 @@ def test_local_remote_inside_the_project_once_resolved(tmp_path, url):
 def test_local_remote_beside_the_project(tmp_path, url):
     project = tmp_path / "bot"
     project.mkdir()
-    assert hook.check_remote_url("local", url.format(out=tmp_path), example("local"), project) is None
+    assert (
+        hook.check_remote_url("local", url.format(out=tmp_path), example("local"), project) is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -303,19 +314,25 @@ def test_answer_that_is_not_text(key, value, says):
 def test_template_private_keys_match_cookiecutter_json():
     tables = ("__prompts__", "_remotes", "_dvc_version")  # check_tables checks the last two
     private = {k: v for k, v in COOKIECUTTER_JSON.items() if k.startswith("_") and k not in tables}
-    assert hook.PRIVATE == private, "update PRIVATE in hooks/pre_gen_project.py"
+    assert private == hook.PRIVATE, "update PRIVATE in hooks/pre_gen_project.py"
 
 
 @pytest.mark.parametrize(
     ("changes", "says"),
     [
-        ({"_copy_without_render": ["*"]}, "_copy_without_render [\"*\"]: expected the template's own"),
+        (
+            {"_copy_without_render": ["*"]},
+            '_copy_without_render ["*"]: expected the template\'s own',
+        ),
         ({"_copy_without_render": None}, "_copy_without_render null: expected the template's own"),
         ({"_extensions": ["evil.Ext"]}, "_extensions: not set by this template"),
         ({"_new_lines": "\r\n"}, "_new_lines: not set by this template"),
         ({"_remotes": None}, "_remotes: expected the template's table of DVC remote types"),
         ({"_remotes": {"s3": {}}}, "_remotes: expected the template's table of DVC remote types"),
-        ({"_dvc_version": "3; rm -rf ~"}, '_dvc_version "3; rm -rf ~": expected the template\'s DVC'),
+        (
+            {"_dvc_version": "3; rm -rf ~"},
+            '_dvc_version "3; rm -rf ~": expected the template\'s DVC',
+        ),
     ],
 )
 def test_private_keys_cannot_be_overridden(changes, says):
@@ -388,7 +405,10 @@ REFUSED = [
     (["project_slug=../evil"], "project_slug '../evil'"),
     (["dvc_remote=local", "dvc_remote_url=storage"], "dvc_remote_url 'storage'"),
     (["dvc_remote_url=../rasa-assistant"], "dvc_remote_url '../rasa-assistant'"),
-    (["dvc_remote_url=../rasa-assistant/.dvc/cache"], "dvc_remote_url '../rasa-assistant/.dvc/cache'"),
+    (
+        ["dvc_remote_url=../rasa-assistant/.dvc/cache"],
+        "dvc_remote_url '../rasa-assistant/.dvc/cache'",
+    ),
     (["dvc_remote=s3", "dvc_remote_url=s3://10.0.0.1/x"], "dvc_remote_url 's3://10.0.0.1/x'"),
     (["dvc_remote=s3", "dvc_remote_url=gs://bucket/x"], "dvc_remote_url 'gs://bucket/x'"),
     (["dvc_remote=gs", "dvc_remote_url=gs:/bucket"], "dvc_remote_url 'gs:/bucket'"),

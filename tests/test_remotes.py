@@ -1,4 +1,4 @@
-"""DVC remotes: a real S3 round trip against moto_server on loopback, and clear errors for bad states."""
+"""DVC remotes: a real S3 round trip against moto_server (loopback), clear errors for bad states."""
 
 import os
 import shutil
@@ -14,8 +14,16 @@ from support import bake, free_port, git, run
 
 DVC = ".venv-dvc/bin/dvc"
 SECRET = "moto-secret-never-committed"
-OUTS = ["models/model.tar.gz", "models/config.yml", "split", "results", "metrics", "plots",
-        "evaluation", "dvc.lock"]
+OUTS = [
+    "models/model.tar.gz",
+    "models/config.yml",
+    "split",
+    "results",
+    "metrics",
+    "plots",
+    "evaluation",
+    "dvc.lock",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +31,22 @@ def s3_endpoint():
     """moto_server on 127.0.0.1 with a bucket, credentials in the environment only."""
     port = free_port()
     server = subprocess.Popen(
-        [shutil.which("moto_server") or Path(sys.executable).with_name("moto_server"),
-         "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            shutil.which("moto_server") or Path(sys.executable).with_name("moto_server"),
+            "-H",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    env = {"AWS_ACCESS_KEY_ID": "AKIAMOTOTESTKEY", "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIAMOTOTESTKEY",
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -72,7 +89,9 @@ def test_s3_push_then_pull_in_a_fresh_clone(cookies, trained_bot, s3_endpoint):
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "First model")
     assert "endpointurl" not in (project / ".dvc/config").read_text()
-    found = run(["git", "grep", "-I", "-l", "-e", SECRET, "-e", "AKIAMOTOTESTKEY"], project, check=False)
+    found = run(
+        ["git", "grep", "-I", "-l", "-e", SECRET, "-e", "AKIAMOTOTESTKEY"], project, check=False
+    )
     assert (found.returncode, found.stdout) == (1, ""), found.stderr  # 1: no match; 2+: git failed
 
     run(["make", "push"], project)
@@ -108,4 +127,3 @@ def test_push_to_an_unreachable_remote_fails_with_one_clear_line(trained_bot, tm
         run([DVC, "remote", "modify", "--local", "--unset", "storage", "url"], trained_bot)
     assert result.returncode != 0
     assert "ERROR: dvc push failed" in result.stdout
-

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -93,9 +93,11 @@ def processes_in_group(pgid):
             continue
         try:
             stat = (entry / "stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             if fields[0] != "Z" and int(fields[2]) == pgid:
-                found[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                )
         except (OSError, ValueError):
             continue
     return found
@@ -126,7 +128,9 @@ def http(method, url, body=None, timeout=30):
 
 def say(port, sender, text):
     status, body = http(
-        "POST", f"http://127.0.0.1:{port}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        "POST",
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        {"sender": sender, "message": text},
     )
     assert status == 200, body
     return [message["text"] for message in json.loads(body) if "text" in message]
@@ -135,7 +139,9 @@ def say(port, sender, text):
 def wait_for_status(port, token, server, log):
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        assert server.poll() is None, f"make serve exited {server.returncode}\n{log.read_text()[-4000:]}"
+        assert server.poll() is None, (
+            f"make serve exited {server.returncode}\n{log.read_text()[-4000:]}"
+        )
         try:
             status, body = http("GET", f"http://127.0.0.1:{port}/status?token={token}", timeout=5)
             if status == 200:
@@ -177,13 +183,19 @@ def test_serve_answers_over_rest_with_the_action_server(trained_bot, tmp_path):
         action_port = free_port()
     token = secrets.token_urlsafe(16)
     env = os.environ | {
-        "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "RASA_AUTH_TOKEN": token,
+        "RASA_PORT": str(rasa_port),
+        "ACTION_PORT": str(action_port),
+        "RASA_AUTH_TOKEN": token,
     }
     log = tmp_path / "serve.log"
     started = time.monotonic()
     with log.open("w") as out:
         server = subprocess.Popen(
-            ["make", "serve"], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT,
+            ["make", "serve"],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
@@ -197,9 +209,9 @@ def test_serve_answers_over_rest_with_the_action_server(trained_bot, tmp_path):
         assert greeting and set(greeting) <= set().union(*texts.values()), greeting
         assert greeting[0] in texts["utter_greet"]
 
-        before = datetime.now(timezone.utc)
+        before = datetime.now(UTC)
         answer = say(rasa_port, "tester", "what time is it?")
-        after = datetime.now(timezone.utc)
+        after = datetime.now(UTC)
         assert len(answer) == 1, answer
         match = re.fullmatch(r"It is (\d\d:\d\d) UTC\.", answer[0])
         assert match, f"expected the action server's answer, got {answer}"
@@ -233,11 +245,15 @@ def test_serve_answers_over_rest_with_the_action_server(trained_bot, tmp_path):
 
 
 def stub_bot_env(root):
-    """A BOT_ENV whose python runs the stand-ins: `-m rasa_sdk` and `from rasa.__main__ import main`."""
+    """A BOT_ENV whose python runs stand-ins: `-m rasa_sdk`, `from rasa.__main__ import main`."""
     modules = root / "modules"
-    for rel, text in {"stub_server.py": STUB_SERVER, "rasa/__init__.py": "",
-                      "rasa/__main__.py": STUB_RASA, "rasa_sdk/__init__.py": "",
-                      "rasa_sdk/__main__.py": STUB_ACTIONS}.items():
+    for rel, text in {
+        "stub_server.py": STUB_SERVER,
+        "rasa/__init__.py": "",
+        "rasa/__main__.py": STUB_RASA,
+        "rasa_sdk/__init__.py": "",
+        "rasa_sdk/__main__.py": STUB_ACTIONS,
+    }.items():
         (modules / rel).parent.mkdir(parents=True, exist_ok=True)
         (modules / rel).write_text(text)
     (root / "bin").mkdir()
@@ -264,8 +280,12 @@ def start_serve(project, bot_env, log, **env):
     env = os.environ | {"RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port)} | env
     with log.open("w") as out:
         server = subprocess.Popen(
-            ["make", "serve", f"BOT_ENV={bot_env}"], cwd=project, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            ["make", "serve", f"BOT_ENV={bot_env}"],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     return server, rasa_port, action_port
 
@@ -334,10 +354,16 @@ def action_server_pid(server):
 
 @pytest.mark.parametrize(
     ("sent", "error"),
-    [(signal.SIGINT, None), (signal.SIGTERM, None), (signal.SIGUSR1, "ERROR: the action server stopped (exit 3)")],
+    [
+        (signal.SIGINT, None),
+        (signal.SIGTERM, None),
+        (signal.SIGUSR1, "ERROR: the action server stopped (exit 3)"),
+    ],
     ids=["stopped-by-sigint", "stopped-by-sigterm", "crashed"],
 )
-def test_action_server_ending_first_stops_rasa_error_only_on_a_crash(stubbed_bot, tmp_path, sent, error):
+def test_action_server_ending_first_stops_rasa_error_only_on_a_crash(
+    stubbed_bot, tmp_path, sent, error
+):
     """What the watch loop sees when Ctrl-C reaches the action server before serve.sh's trap."""
     project, bot_env = stubbed_bot
     log, token = tmp_path / "serve.log", secrets.token_urlsafe(16)

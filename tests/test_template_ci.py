@@ -6,29 +6,17 @@ what it runs on each event.
 """
 
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import TEMPLATE as ROOT
+from support import assert_actions_pinned, shellcheck_run_steps, tool
+
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
-# ../shared/pinned-actions.md, the actions this workflow uses: action -> (commit, tag).
-PINNED = {
-    "actions/checkout": ("3d3c42e5aac5ba805825da76410c181273ba90b1", "v7.0.1"),
-    "actions/setup-python": ("5fda3b95a4ea91299a34e894583c3862153e4b97", "v7.0.0"),
-    "astral-sh/setup-uv": ("20cfd1bf945f4377ade1205e4dbc17946fc9a30d", "v10.0.1"),
-}
 ON_PULL_REQUESTS = "github.event_name == 'pull_request'"
 OTHERWISE = "github.event_name != 'pull_request'"
-
-
-def tool(name):
-    path = shutil.which(name)
-    assert path, f"{name} not found on PATH: `make install` puts it in .venv (requirements-dev.txt)"
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -58,13 +46,9 @@ def test_zizmor_finds_nothing(persona):
     assert "No findings to report" in out
 
 
-def test_shellcheck_finds_nothing_in_the_run_scripts(steps, tmp_path):
-    scripts = []
-    for i, step in enumerate(s for s in steps if "run" in s):
-        scripts.append(tmp_path / f"step-{i}.sh")
-        scripts[-1].write_text("#!/usr/bin/env bash\nset -eo pipefail\n" + step["run"])
-    assert scripts
-    checked([tool("shellcheck"), "--severity=style", *scripts])
+def test_shellcheck_finds_nothing_in_the_run_scripts(workflow, tmp_path):
+    result, count = shellcheck_run_steps([workflow], tmp_path)
+    assert count and result.returncode == 0, result.stdout + result.stderr
 
 
 def test_triggers_pull_requests_main_weekly_and_by_hand(workflow):
@@ -87,11 +71,8 @@ def test_workflow_is_hardened(workflow):
     assert 0 < job["timeout-minutes"] <= 120
     assert "secrets." not in text
 
-    uses = re.findall(r"uses: (\S+)@(\S+)(.*)", text)
-    assert {path for path, _, _ in uses} == set(PINNED)
-    for path, ref, comment in uses:
-        commit, tag = PINNED[path]
-        assert (ref, comment.strip()) == (commit, f"# {tag}"), path
+    used = assert_actions_pinned(text)
+    assert used == {"actions/checkout", "actions/setup-python", "astral-sh/setup-uv"}
 
     for step in job["steps"]:
         assert "${{" not in step.get("run", ""), f"expression inside run: {step.get('name')}"

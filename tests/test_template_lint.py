@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import TEMPLATE as ROOT
+
 TEMPLATE_DIR = "{{cookiecutter.project_slug}}"
 PRE_COMMIT = ROOT / ".pre-commit-config.yaml"
 # pre-commit's config schema: the keys it knows at the top level, on a repo and on a local hook

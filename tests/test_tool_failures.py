@@ -30,12 +30,19 @@ def path_with(tmp_path, **fakes):
 @pytest.mark.parametrize(
     ("fakes", "message"),
     [
-        ({"git": ("git version 2.20.1", 0)},
-         "ERROR: 'git' 2.20.1 ({fake}/git): expected 2.28 or newer; upgrade git"),
-        ({"uv": ("uv 0.3.5 (1d2a2b3 2024-08-20)", 0)},
-         "ERROR: 'uv' 0.3.5 ({fake}/uv): expected 0.4 or newer; upgrade uv"),
-        ({"git": ("something else entirely", 0)},
-         "ERROR: 'git' ({fake}/git): could not read its version from 'git --version'; install git"),
+        (
+            {"git": ("git version 2.20.1", 0)},
+            "ERROR: 'git' 2.20.1 ({fake}/git): expected 2.28 or newer; upgrade git",
+        ),
+        (
+            {"uv": ("uv 0.3.5 (1d2a2b3 2024-08-20)", 0)},
+            "ERROR: 'uv' 0.3.5 ({fake}/uv): expected 0.4 or newer; upgrade uv",
+        ),
+        (
+            {"git": ("something else entirely", 0)},
+            "ERROR: 'git' ({fake}/git): could not read its version from 'git --version'; "
+            "install git",
+        ),
     ],
     ids=["old-git", "old-uv", "unreadable-git-version"],
 )
@@ -51,7 +58,10 @@ def test_too_old_tool_refuses_the_bake(tmp_path, fakes, message):
 @pytest.mark.parametrize(
     ("fakes", "message"),
     [
-        ({"uv": ("uv 0.13.8", 1)}, f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure"),
+        (
+            {"uv": ("uv 0.13.8", 1)},
+            f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure",
+        ),
         ({"git": ("git version 2.39.5", 128)}, "ERROR: git init failed: git: simulated failure"),
     ],
     ids=["uv-fails", "git-fails"],
@@ -144,7 +154,10 @@ def test_failed_rebake_never_deletes_the_existing_project(baked, tmp_path):
     path = path_with(tmp_path, uv=("uv 0.13.8", 1))
     result = cookiecutter(baked.parent, "--overwrite-if-exists", path=path)
     assert result.returncode != 0
-    assert first_error(result) == f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure"
+    assert (
+        first_error(result)
+        == f"ERROR: dvc init (DVC {DVC_VERSION} via 'uv tool run') failed: uv: simulated failure"
+    )
     assert (baked / "notes.md").read_text() == "mine\n"
     assert git(baked, "rev-parse", "HEAD") == head
 
@@ -157,7 +170,9 @@ def test_rebake_without_ci_keeps_the_users_own_files_under_github(baked):
     result = cookiecutter(baked.parent, "--overwrite-if-exists", "ci_provider=none")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (baked / ".github").rglob("*")) == [
-        "CODEOWNERS", "other.yml", "workflows"
+        "CODEOWNERS",
+        "other.yml",
+        "workflows",
     ]
 
 
@@ -170,8 +185,13 @@ def test_rebake_without_ci_removes_the_folders_the_template_alone_used(baked):
 def test_bake_into_a_folder_commits_only_the_template_files(tmp_path):
     """The user's secrets and notes in the folder stay on disk and out of the first commit."""
     out = tmp_path / "out"
-    mine = {".env": "API_KEY=secret\n", "notes/todo.txt": "mine\n", "models/old.tar.gz": "x",
-            "data/private.yml": "secret: 1\n", "credentials.local.yml": "token: 2\n"}
+    mine = {
+        ".env": "API_KEY=secret\n",
+        "notes/todo.txt": "mine\n",
+        "models/old.tar.gz": "x",
+        "data/private.yml": "secret: 1\n",
+        "credentials.local.yml": "token: 2\n",
+    }
     for rel, text in mine.items():
         (out / "rasa-assistant" / rel).parent.mkdir(parents=True, exist_ok=True)
         (out / "rasa-assistant" / rel).write_text(text)
@@ -180,7 +200,13 @@ def test_bake_into_a_folder_commits_only_the_template_files(tmp_path):
     project = out / "rasa-assistant"
     committed = set(git(project, "ls-files").splitlines())
     assert committed.isdisjoint(mine)
-    assert {"README.md", "Makefile", ".gitignore", ".dvc/config", "requirements/dvc.txt"} <= committed
+    assert {
+        "README.md",
+        "Makefile",
+        ".gitignore",
+        ".dvc/config",
+        "requirements/dvc.txt",
+    } <= committed
     assert all((project / rel).read_text() == text for rel, text in mine.items())
     fresh = cookiecutter(tmp_path / "fresh")
     assert fresh.returncode == 0, fresh.stderr
@@ -188,7 +214,9 @@ def test_bake_into_a_folder_commits_only_the_template_files(tmp_path):
 
 
 def test_rebake_with_no_remote_removes_the_remote_it_had_added(baked):
-    result = cookiecutter(baked.parent, "--overwrite-if-exists", "dvc_remote=none", "dvc_remote_url=")
+    result = cookiecutter(
+        baked.parent, "--overwrite-if-exists", "dvc_remote=none", "dvc_remote_url="
+    )
     assert result.returncode == 0, result.stderr
     config = (baked / ".dvc/config").read_text()
     assert "storage" not in config and "url" not in config, config
@@ -197,8 +225,15 @@ def test_rebake_with_no_remote_removes_the_remote_it_had_added(baked):
 def failing_hooks(folder):
     """A hooks folder whose every hook that runs during a commit fails."""
     folder.mkdir()
-    for name in ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit",
-                 "reference-transaction", "post-index-change", "post-checkout"):
+    for name in (
+        "pre-commit",
+        "prepare-commit-msg",
+        "commit-msg",
+        "post-commit",
+        "reference-transaction",
+        "post-index-change",
+        "post-checkout",
+    ):
         (folder / name).write_text("#!/bin/sh\necho hook $0 refused >&2\nexit 1\n")
         (folder / name).chmod(0o755)
     return folder
@@ -207,24 +242,35 @@ def failing_hooks(folder):
 # (id, global git config, expected author of the first commit: None = the answers' author)
 HOSTILE_GIT = [
     ("hooks", lambda tmp: f"[core]\n\thooksPath = {failing_hooks(tmp / 'hooks')}\n", None),
-    ("signing-without-a-key", lambda tmp: "[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n",
-     None),
+    (
+        "signing-without-a-key",
+        lambda tmp: "[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n",
+        None,
+    ),
     ("global-excludes", lambda tmp: f"[core]\n\texcludesFile = {tmp / 'ignore'}\n", None),
     ("name-only", lambda tmp: "[user]\n\tname = Only A Name\n", None),
     ("email-only", lambda tmp: "[user]\n\temail = only@example.org\n", None),
-    ("complete-identity", lambda tmp: "[user]\n\tname = Jo Dev\n\temail = jo@example.org\n",
-     "Jo Dev <jo@example.org>"),
+    (
+        "complete-identity",
+        lambda tmp: "[user]\n\tname = Jo Dev\n\temail = jo@example.org\n",
+        "Jo Dev <jo@example.org>",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("config", "author"), [c[1:] for c in HOSTILE_GIT],
-                         ids=[c[0] for c in HOSTILE_GIT])
-def test_first_commit_holds_every_template_file_whatever_the_users_git_setup(tmp_path, config, author):
+@pytest.mark.parametrize(
+    ("config", "author"), [c[1:] for c in HOSTILE_GIT], ids=[c[0] for c in HOSTILE_GIT]
+)
+def test_first_commit_holds_every_template_file_whatever_the_users_git_setup(
+    tmp_path, config, author
+):
     (tmp_path / "ignore").write_text("*.yml\nMakefile\nscripts/\n.github/\n")
     gitconfig = tmp_path / "gitconfig"
     gitconfig.write_text(config(tmp_path))
     env = {"GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1"}
-    env |= {f"GIT_{who}_{what}": None for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")}
+    env |= {
+        f"GIT_{who}_{what}": None for who in ("AUTHOR", "COMMITTER") for what in ("NAME", "EMAIL")
+    }
     out = tmp_path / "out"
     result = cookiecutter(out, extra_env=env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -232,8 +278,17 @@ def test_first_commit_holds_every_template_file_whatever_the_users_git_setup(tmp
     assert git(project, "log", "--format=%an <%ae>|%cn <%ce>") == "|".join(
         [author or "Rasa Team <rasa-team@example.com>"] * 2
     )
-    unsaved = run(["git", "-c", f"core.excludesFile={os.devnull}", "status", "--porcelain",
-                   "--untracked-files=all"], project).stdout
+    unsaved = run(
+        [
+            "git",
+            "-c",
+            f"core.excludesFile={os.devnull}",
+            "status",
+            "--porcelain",
+            "--untracked-files=all",
+        ],
+        project,
+    ).stdout
     assert unsaved == ""
     assert {"Makefile", "config.yml", "scripts/serve.sh", ".github/workflows/cml.yml"} <= set(
         git(project, "ls-files").splitlines()

@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from support import cml_recorder, git, run
-from support.workflow_runner import Event, concurrency_outcome, minimal_env, run_job
 from support.remote_facts import REMOTES
+from support.workflow_runner import Event, concurrency_outcome, minimal_env, run_job
 
 REPOSITORY = "acme/support-bot"
 CLOUD_SECRETS = {
@@ -237,7 +237,7 @@ def test_launch_runner_without_cloud_credentials_fails(rendered, tmp_path):
 
 @pytest.mark.parametrize("cloud", ["aws", "gcp", "azure"])
 def test_fork_pr_trains_on_a_github_hosted_runner_instead_of_failing(rendered, tmp_path, cloud):
-    """A fork's run gets no secrets: no launch, the train job goes to ubuntu-latest, and says why."""
+    """A fork's run gets no secrets: no launch, the train job goes to ubuntu-latest and says why."""
     workflow = yaml.safe_load(rendered[f"s3-{cloud}-no"].read_text())
     log = tmp_path / "cml.jsonl"
     job = launch_runner(workflow, tmp_path, log, secrets={}, head_repo=FORK)
@@ -410,7 +410,7 @@ def test_push_to_main_first_run_pulls_reports_no_baseline_and_passes(github):
 
 
 def open_pr(github, number, branch, change, message, name, **options):
-    """Commit `change(origin)` on a new branch off main and run the workflow for its pull request."""
+    """Commit `change(origin)` on a new branch off main; run the workflow for its pull request."""
     git(github.origin, "checkout", "--quiet", "-b", branch, "main")
     change(github.origin)
     git(github.origin, "commit", "--quiet", "-am", message)

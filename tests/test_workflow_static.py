@@ -267,7 +267,7 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(ren
     if combo["dvc_remote"] == "local":
         assert repro["run"] == ".venv-dvc/bin/dvc repro --pull"
     if combo["dvc_remote"] in PRIVATE_REMOTES:
-        # Without the remote's secrets (forks, Dependabot) nothing is pulled and the report says why.
+        # Without the remote's secrets (forks, Dependabot) nothing is pulled; the report says why.
         assert repro["env"]["PULL"] == "${{ steps.credentials.outputs.pull }}"
         assert (
             "dvc repro --pull" in repro["run"] and "\n  .venv-dvc/bin/dvc repro\n" in repro["run"]
@@ -290,7 +290,9 @@ def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(ren
 def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     [upload] = [s for s in steps(workflow) if "upload-artifact" in s.get("uses", "")]
-    assert upload["uses"] == "actions/upload-artifact@" + PINNED_ACTIONS["actions/upload-artifact"][0]
+    assert (
+        upload["uses"] == "actions/upload-artifact@" + PINNED_ACTIONS["actions/upload-artifact"][0]
+    )
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "model-report"
     assert upload["with"]["path"].split() == ["report.md", "report/"]

@@ -64,9 +64,7 @@ STORAGE_SECTION = "'remote \"storage\"'"
 
 def run(args, cwd, check=True, env=None, timeout=1800):
     """Run a program (argument list, no shell) and return the CompletedProcess."""
-    result = subprocess.run(
-        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(
             f"{' '.join(map(str, args))} exited {result.returncode} in {cwd}\n"
@@ -127,7 +125,10 @@ def bake_without_hooks(out, config):
     """Render the template with `config` and no hooks (no git, no DVC): fast, for static checks."""
     return Path(
         cookiecutter(
-            str(TEMPLATE), no_input=True, extra_context=config, output_dir=str(out),
+            str(TEMPLATE),
+            no_input=True,
+            extra_context=config,
+            output_dir=str(out),
             accept_hooks=False,
         )
     )
