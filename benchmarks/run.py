@@ -307,8 +307,8 @@ class Bench:
             shutil.copy2(self.project / rel, copy / rel)
         (copy / BOT_ENV).symlink_to(self.project / BOT_ENV)
         # The split and the merged config, as the pipeline writes them (not timed).
-        run([f"{BOT_ENV}/bin/python", "scripts/split_nlu.py"], copy, "hand-split")
-        run([f"{BOT_ENV}/bin/python", "scripts/rasa_config.py", "merge"], copy, "hand-config")
+        run([f"{BOT_ENV}/bin/python", "-m", "pipeline.split"], copy, "hand-split")
+        run([f"{BOT_ENV}/bin/python", "-m", "pipeline.rasa_config", "merge"], copy, "hand-config")
         return copy
 
     def hand(self, i):

@@ -12,6 +12,7 @@ Git runs without the user's hooks, signing and fsmonitor, which could fail or ch
 """
 
 import configparser
+import inspect
 import json
 import os
 import subprocess
@@ -41,24 +42,32 @@ GIT = [
     "core.fsmonitor=false",
 ]
 
-# Runs inside DVC's own Python: `dvc init` and the remote in one process (~2 s each start).
-# argv: the remote URL (empty: none), the remote's name, remove|keep (the old remote).
-# It can run twice (see init_dvc): each step before the last is skipped or repeatable.
-DVC_SETUP = """
-import os, sys
-from dvc.cli import main
-url, name, old = sys.argv[1:]
-code = 0 if os.path.isdir(".dvc") else main(["init", "--quiet"])
-if code == 0 and url:
-    code = main(["remote", "add", "--default", "--force", name, url])
-elif code == 0 and old == "remove":
-    code = main(["remote", "remove", name])
-sys.exit(code)
-"""
 
 
 class HookError(Exception):
     pass
+
+
+def dvc_setup(url, name, old):
+    """`dvc init` and the default remote in one process of DVC's own Python (~2 s each start):
+    init_dvc runs this function's source there. url: the remote's URL (empty: none); name: the
+    remote's name; old: remove|keep (the remote an earlier bake added). It can run twice (see
+    init_dvc): each step before the last is skipped or repeatable."""
+    import os
+
+    from dvc.cli import main
+
+    code = 0 if os.path.isdir(".dvc") else main(["init", "--quiet"])
+    if code == 0 and url:
+        code = main(["remote", "add", "--default", "--force", name, url])
+    elif code == 0 and old == "remove":
+        code = main(["remote", "remove", name])
+    return code
+
+
+def dvc_setup_program():
+    """dvc_setup's source and a call of it with the command line's arguments."""
+    return inspect.getsource(dvc_setup) + "\nimport sys\nsys.exit(dvc_setup(*sys.argv[1:]))\n"
 
 
 def owned_paths(remotes):
@@ -146,7 +155,7 @@ def init_dvc(root, remote_url, dvc_version):
         f"dvc=={dvc_version}",
         "python",
         "-c",
-        DVC_SETUP,
+        dvc_setup_program(),
         remote_url,
         REMOTE_NAME,
         old,

@@ -11,7 +11,7 @@ Where the answers land, and what that rules out:
 - description: a README paragraph.  author_name: LICENSE, `git -c user.name=...`.
 - author_email: `git -c user.email=...`.
 - project_slug: the folder name, `assistant_id` in config.yml, a Python string in
-  scripts/rasa_config.py, file paths.
+  pipeline/rasa_config.py, file paths.
 - dvc_remote_url: .dvc/config (through `dvc remote add`), a README code span.
 So free text may hold quotes, apostrophes, colons, `#` and any letters, but not line breaks or
 other control characters, `\\`, `` ` ``, `$`, `<`, `>` or `\"\"\"`. In YAML, free text lands in

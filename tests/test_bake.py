@@ -63,18 +63,22 @@ DEFAULT_TREE = {
     "requirements/bot.txt",
     "requirements/dvc.in",
     "requirements/dvc.txt",
-    "scripts/charts.py",
-    "scripts/check_lock.py",
-    "scripts/compare.py",
-    "scripts/evaluate.py",
-    "scripts/gate.py",
-    "scripts/metrics.py",
-    "scripts/rasa_config.py",
-    "scripts/rasa_start.py",
-    "scripts/report.py",
+    "pipeline/__init__.py",
+    "pipeline/charts.py",
+    "pipeline/check_lock.py",
+    "pipeline/compare.py",
+    "pipeline/evaluate.py",
+    "pipeline/gate.py",
+    "pipeline/metrics.py",
+    "pipeline/params.py",
+    "pipeline/paths.py",
+    "pipeline/rasa_config.py",
+    "pipeline/rasa_start.py",
+    "pipeline/report.py",
+    "pipeline/serve.py",
+    "pipeline/split.py",
+    "pipeline/train.py",
     "scripts/serve.sh",
-    "scripts/split_nlu.py",
-    "scripts/train.py",
     "tests/conftest.py",
     "tests/nlu/README.md",
     "tests/nlu/nlu_test.yml",
@@ -259,8 +263,8 @@ def test_shipped_config_and_params_merge_into_the_config_rasa_trains_with(
 ):
     """The train stage lays params.yaml's `train` values over config.yml without a conflict."""
     out = tmp_path / "config.yml"
-    script = default_project / "scripts/rasa_config.py"
-    run([sys.executable, str(script), "merge", "--out", str(out)], default_project)
+    command = [sys.executable, "-m", "pipeline.rasa_config", "merge", "--out", str(out)]
+    run(command, default_project)
     merged = yaml.safe_load(out.read_text())
     assert merged["assistant_id"] == "rasa-assistant"
     diet = next(c for c in merged["pipeline"] if c["name"] == "DIETClassifier")

@@ -98,7 +98,7 @@ def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_re
 
 def test_data_validation_passes_with_warnings(adopted_bot):
     project, _ = adopted_bot
-    result = run([".venv/bin/python", "scripts/train.py", "--validate-only"], project)
+    result = run([".venv/bin/python", "-m", "pipeline.train", "--validate-only"], project)
     assert "validation: no errors," in result.stdout
 
 

@@ -1,12 +1,11 @@
-"""The bot's metrics.py and compare.py on the files real `rasa test` runs wrote (Rasa 3.6.21).
+"""The bot's pipeline.metrics and pipeline.compare on what real `rasa test` runs wrote (3.6.21).
 
 tests/data/rasa-reports/helpdesk: the helpdesk bot (entities, regexes, lookups, retrieval
 intents, a form, failing test stories). tests/data/rasa-reports/default: the default bot (no
-entities, no retrieval intents). The scripts need only the standard library, so they are loaded
-straight from the template folder.
+entities, no retrieval intents). These modules need only the standard library, so the package
+is imported straight from the template folder.
 """
 
-import importlib.util
 import json
 import shutil
 import sys
@@ -16,18 +15,11 @@ import pytest
 from support import TEMPLATE
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
-SCRIPTS = TEMPLATE / "{{cookiecutter.project_slug}}/scripts"
+sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
+sys.dont_write_bytecode = True  # no __pycache__ in the template: every bake would copy it
+from pipeline import compare, metrics  # noqa: E402  (the template folder is on sys.path first)
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-metrics, compare = load("metrics"), load("compare")
+sys.dont_write_bytecode = False
 
 
 def written(tmp_path, bot):

@@ -56,7 +56,7 @@ stop_all() {
 wait_until_up() {
     local url=$1 pid=$2 what=$3
     local deadline=$((SECONDS + STARTUP_TIMEOUT))
-    until "$PYTHON" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "$url" 2>/dev/null; do
+    until "$PYTHON" -m pipeline.serve answers "$url" 2>/dev/null; do
         kill -0 "$pid" 2>/dev/null || server_ended "$pid" "$what (during start-up: see its log above)"
         [ "$SECONDS" -lt "$deadline" ] || die "$what did not answer on $url within ${STARTUP_TIMEOUT}s"
         sleep 0.3
@@ -75,37 +75,16 @@ start_actions() {
 write_endpoints() {
     mkdir -p .rasa
     endpoints=.rasa/endpoints.$$.yml
-    "$PYTHON" - "$ACTION_PORT" "$endpoints" <<'PY'
-import sys
-
-import yaml
-
-port, out = sys.argv[1:]
-with open("endpoints.yml") as f:
-    config = yaml.safe_load(f) or {}
-config["action_endpoint"] = {**(config.get("action_endpoint") or {}), "url": f"http://127.0.0.1:{port}/webhook"}
-with open(out, "w") as f:
-    yaml.safe_dump(config, f, sort_keys=False)
-PY
+    "$PYTHON" -m pipeline.serve endpoints "$ACTION_PORT" "$endpoints"
 }
 
 # The HTTP API (/status, /conversations, /model, ...) always needs a token: RASA_AUTH_TOKEN,
 # or a fresh one per run kept in .rasa/api-token (mode 0600). The REST channel needs none.
 write_api_token() {
     mkdir -p .rasa
-    (umask 077 && "$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(32))' > .rasa/api-token)
+    "$PYTHON" -m pipeline.serve token .rasa/api-token
 }
 
-# `rasa <args>` with the token. Rasa 3.6 takes it only as --auth-token, and every local user can
-# read a process's arguments (`ps`): so this adds it to Rasa's own sys.argv once Python runs,
-# from the environment or the 0600 file; the process's command line never holds it.
-RASA_WITH_TOKEN='
-import os, sys
-from rasa.__main__ import main
-token = os.environ.get("RASA_AUTH_TOKEN") or open(".rasa/api-token").read().strip()
-sys.argv = ["rasa", *sys.argv[1:], "--auth-token", token]
-main()
-'
 
 case $mode in
     serve | shell | actions) ;;
@@ -139,7 +118,8 @@ if [ -z "${RASA_AUTH_TOKEN:-}" ]; then
     write_api_token
     echo "The HTTP API wants ?token=<.rasa/api-token> (or set RASA_AUTH_TOKEN); the REST channel does not."
 fi
-"$PYTHON" -c "$RASA_WITH_TOKEN" run --enable-api -i 127.0.0.1 -p "$RASA_PORT" \
+# The token reaches Rasa inside its own process, never on a command line (pipeline/serve.py).
+"$PYTHON" -m pipeline.serve rasa run --enable-api -i 127.0.0.1 -p "$RASA_PORT" \
     --model "$MODEL" --endpoints "$endpoints" --credentials credentials.yml &
 rasa_pid=$!
 # Wait for either server to end (bash 3.2 on macOS has no `wait -n`); the EXIT trap stops the other.

@@ -1,16 +1,16 @@
-"""Make the bot's code importable from its unit tests, however pytest is started.
+"""Shared by the bot's unit tests (pytest's settings are in pyproject.toml)."""
 
-`actions` is a package at the project root and scripts/ a folder of plain scripts (a namespace
-package) that import each other by name (`import metrics`), as they do when run as
-`python scripts/<name>.py`: with the root and scripts/ on sys.path, `from actions.actions import
-...` and `from scripts import metrics` work from any working directory.
-"""
-
-import sys
+import os
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-for path in (ROOT, ROOT / "scripts"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+
+@pytest.fixture(scope="session", autouse=True)
+def _pipeline_importable_from_any_folder():
+    """`python -m pipeline.<name>` in a test's temporary repository imports this project's
+    package, as it does from the project root."""
+    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))

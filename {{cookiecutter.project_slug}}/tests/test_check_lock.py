@@ -1,4 +1,4 @@
-"""scripts/check_lock.py in a real git + DVC repository with a small two-stage pipeline.
+"""pipeline/check_lock.py in a real git + DVC repository with a small two-stage pipeline.
 
 The pipeline is made up (shell commands, not Rasa) so that each case runs in seconds; the check
 reads stage names and paths from dvc.yaml and dvc.lock, so it does not care what the stages are.
@@ -47,7 +47,7 @@ def git(repo: Path, *args: str) -> str:
 
 def check_lock(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts/check_lock.py"), "--dvc", str(DVC), *args],
+        [sys.executable, "-m", "pipeline.check_lock", "--dvc", str(DVC), *args],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""scripts/gate.py in real git repositories: a baseline commit on main, then a changed workspace."""
+"""pipeline/gate.py in real git repositories: a baseline on main, then a changed workspace."""
 
 import json
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts import gate, metrics
+from pipeline import gate, metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 GATE = {
@@ -45,7 +45,7 @@ def run_gate(
 ) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("GATE_")}
     return subprocess.run(
-        [sys.executable, str(ROOT / "scripts/gate.py"), "--baseline", baseline, *args],
+        [sys.executable, "-m", "pipeline.gate", "--baseline", baseline, *args],
         cwd=repo,
         capture_output=True,
         text=True,

@@ -1,4 +1,4 @@
-"""scripts/report.py in a real git + DVC repository: a baseline on main, then a changed workspace.
+"""pipeline/report.py in a real git + DVC repository: a baseline on main, then a changed workspace.
 
 Runs the project's own DVC (.venv-dvc, from `make install`) for the metrics and params diffs.
 """
@@ -93,7 +93,8 @@ def report(repo: Path, baseline: str = "main") -> tuple[str, str]:
     result = subprocess.run(
         [
             sys.executable,
-            str(ROOT / "scripts/report.py"),
+            "-m",
+            "pipeline.report",
             "--dvc",
             str(DVC),
             "--baseline",
@@ -270,7 +271,7 @@ def test_changed_predictions_and_failed_stories_against_the_baseline(repo):
 def test_notes_from_the_command_line_and_a_file_come_first(repo):
     write_results(repo, NLU)
     (repo / "notes.md").write_text("**`dvc.lock` is stale**: run `make repro`.\n\n")
-    command = [sys.executable, str(ROOT / "scripts/report.py"), "--dvc", str(DVC)]
+    command = [sys.executable, "-m", "pipeline.report", "--dvc", str(DVC)]
     notes = ["--note", "Fork pull request: nothing pulled.", "--notes-file", "notes.md"]
     subprocess.run([*command, *notes], cwd=repo, check=True, capture_output=True)
     for text in [(repo / "report.md").read_text(), (repo / "report/without-images.md").read_text()]:
@@ -283,9 +284,8 @@ def test_notes_from_the_command_line_and_a_file_come_first(repo):
 
 
 def test_the_baseline_is_resolved_once_and_each_file_read_once(repo, monkeypatch):
-    from scripts import report
+    from pipeline import compare, report
 
-    compare = sys.modules["compare"]  # the module report.py and gate.py import by name
     calls = []
     for name in ("resolve", "_show", "_read"):
         real = getattr(compare, name)

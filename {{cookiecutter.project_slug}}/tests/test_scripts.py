@@ -1,4 +1,4 @@
-"""Unit tests for the pipeline's scripts: rasa_config.py, split_nlu.py, train.py and metrics.py."""
+"""Unit tests for the pipeline's modules: rasa_config, split, train and metrics."""
 
 import csv
 import json
@@ -12,7 +12,8 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from scripts import metrics, rasa_config, split_nlu
+from pipeline import metrics, params, rasa_config
+from pipeline import split as split_nlu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -165,7 +166,7 @@ def test_shipped_config_and_params_merge_into_what_rasa_trains_with():
 def test_write_merged_writes_a_header_then_the_config(tmp_path):
     out = tmp_path / "models/config.yml"
 
-    rasa_config.write_merged(ROOT / "config.yml", ROOT / "params.yaml", out)
+    rasa_config.write_merged(ROOT / "config.yml", params.load(ROOT / "params.yaml").train(), out)
 
     text = out.read_text()
     assert text.startswith(rasa_config.HEADER)
@@ -207,8 +208,8 @@ def project(tmp_path, monkeypatch):
 SPLIT_FILES = ("train.yml", "test.yml")
 
 
-def holdout(fraction: float = 0.2, seed: int = 42) -> dict:
-    return {"nlu_test_set": "holdout", "test_fraction": fraction, "seed": seed}
+def holdout(fraction: float = 0.2, seed: int = 42) -> params.Split:
+    return params.Split("holdout", fraction, seed)
 
 
 def examples(path: Path) -> dict:
@@ -289,20 +290,21 @@ def test_holdout_is_deterministic_for_a_seed(project):
 
 def test_holdout_is_the_same_in_every_process(project):
     """DVC reruns the split in fresh processes: other hash seeds must not change a byte."""
-    (project / "params.yaml").write_text(yaml.safe_dump({"split": holdout()}))
-    script = ROOT / "scripts/split_nlu.py"
+    settings = {"nlu_test_set": "holdout", "test_fraction": 0.2, "seed": 42}
+    (project / "params.yaml").write_text(yaml.safe_dump({"split": settings}))
     outputs = []
     for hash_seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=hash_seed)
         out = f"out{hash_seed}"
-        subprocess.run([sys.executable, str(script), "--out", out], env=env, check=True)
+        command = [sys.executable, "-m", "pipeline.split", "--out", out]
+        subprocess.run(command, env=env, check=True)
         outputs.append([(project / out / n).read_bytes() for n in SPLIT_FILES])
 
     assert outputs[0] == outputs[1]
 
 
-def hand_written(path: str) -> dict:
-    return {"nlu_test_set": path, "test_fraction": 0.2, "seed": 42}
+def hand_written(path: str) -> params.Split:
+    return params.Split(path, 0.2, 42)
 
 
 def test_hand_written_test_set_is_used_as_is(project):
@@ -612,7 +614,7 @@ def bot(tmp_path, monkeypatch):
 
 
 def validate(bot: Path, fail_on_warnings: bool = False) -> int:
-    from scripts import train
+    from pipeline import train
 
     params = {"validate": {"fail_on_warnings": fail_on_warnings}, "train": {}}
     (bot / "params.yaml").write_text(yaml.safe_dump(params))
@@ -643,7 +645,7 @@ def test_a_story_with_an_intent_the_domain_lacks_stops_with_rasa_s_message(bot, 
 
 
 def test_training_reads_rules_and_stories_anywhere_under_data_but_never_nlu(bot):
-    from scripts import train
+    from pipeline import train
 
     (bot / "data/rules").mkdir()
     (bot / "data/rules/r.yaml").write_text(

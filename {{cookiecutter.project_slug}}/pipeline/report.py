@@ -1,6 +1,6 @@
 """Write report.md: what this change did to the assistant, compared with a baseline revision.
 
-    python scripts/report.py --dvc .venv-dvc/bin/dvc --baseline main --out report.md
+    python -m pipeline.report --dvc .venv-dvc/bin/dvc --baseline main --out report.md
 
 `make report` runs it, and CI posts the result on pull requests. The report holds the metrics
 and params diffs (from DVC), the quality gate's verdict, what got worse (intents, entities,
@@ -17,11 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import charts
-import compare
-import gate
+from pipeline import charts, compare, gate, params, paths
 
-CONFUSION_MATRIX = Path("results/intent_confusion_matrix.png")
+CONFUSION_MATRIX = paths.CONFUSION_MATRIX
 MAX_ROWS = 15  # longer lists are cut, with a count of the rest
 NO_PLOTS = (
     "_Plots are not embedded in this version of the report: `make report` writes them to "
@@ -214,8 +212,10 @@ def build(
     notes: list[str],
     base_files: compare.Revision,
     now_files: compare.Revision,
+    gate_result: tuple[list[gate.Result], str],
 ) -> list:
-    """The report's blocks, with None where the plots go."""
+    """The report's blocks, with None where the plots go; gate_result is the quality gate's
+    (results, verdict) for the same two revisions."""
     base, now = base_files.evaluation, now_files.evaluation
     has_baseline = base.nlu is not None
     commit = base_files.commit
@@ -237,7 +237,7 @@ def build(
             metrics_table(dvc),
         ]
 
-    results, verdict = gate.check(baseline, base_files, now_files)
+    results, verdict = gate_result
     blocks += ["## Quality gate", "\n".join(f"    {r.line}" for r in results), f"**{verdict}**"]
 
     if has_baseline:
@@ -290,12 +290,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dvc", default="dvc", help="the dvc executable")
     parser.add_argument("--baseline", default="main", help="revision to compare with")
-    parser.add_argument("--out", type=Path, default=Path("report.md"))
+    parser.add_argument("--out", type=Path, default=paths.REPORT)
     parser.add_argument(
         "--note", action="append", default=[], help="a paragraph for the Notes section (repeatable)"
     )
     parser.add_argument(
         "--notes-file", type=Path, help="Markdown for the Notes section (CI: REPORT_NOTES)"
+    )
+    parser.add_argument(
+        "--gate-result",
+        type=Path,
+        help="the verdict `make gate` wrote (GATE_RESULT); without it the gate is run here",
     )
     args = parser.parse_args(argv)
 
@@ -304,10 +309,13 @@ def main(argv=None) -> int:
     base_files, now_files = compare.committed(args.baseline), compare.Workspace()
     try:
         notes = notes_section(args.note, args.notes_file)
-        blocks = build(args.dvc, args.baseline, notes, base_files, now_files)
+        if args.gate_result:
+            gate_result = gate.read_result(args.gate_result)
+        else:
+            gate_result = gate.check(args.baseline, base_files, now_files)
+        blocks = build(args.dvc, args.baseline, notes, base_files, now_files, gate_result)
     except gate.GateError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+        return params.fail(error)
     assets = args.out.parent / "report"
     if assets.exists():
         shutil.rmtree(assets)

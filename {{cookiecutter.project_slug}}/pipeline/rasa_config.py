@@ -6,8 +6,8 @@ tunes and compares (epochs, seeds, thresholds, max_history) live in params.yaml 
 diff` work on readable keys. Each value lives in one place: a key set in both files with
 different values is an error, never a silent override.
 
-    python scripts/rasa_config.py merge  -> models/config.yml (what the train stage does)
-    python scripts/rasa_config.py adopt  -> moves config.yml's tuned values into params.yaml
+    python -m pipeline.rasa_config merge  -> models/config.yml (what the train stage does)
+    python -m pipeline.rasa_config adopt  -> moves config.yml's tuned values into params.yaml
 """
 
 import argparse
@@ -16,6 +16,9 @@ import sys
 from pathlib import Path
 
 import yaml
+
+from pipeline import params, paths
+from pipeline.params import ParamsError, read_mapping
 
 ASSISTANT_ID = "{{ cookiecutter.project_slug }}"
 # Rasa replaces this placeholder (and a missing id) with a random one and rewrites the file.
@@ -32,13 +35,13 @@ TUNED_KEYS = (
 SEEDED = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
 DEFAULT_SEED = 42
 HEADER = (
-    "# Written by scripts/rasa_config.py: config.yml with params.yaml's `train` values laid\n"
+    "# Written by pipeline/rasa_config.py: config.yml with params.yaml's `train` values laid\n"
     "# over it. This is the config the model in models/ was trained with; edit those two files.\n"
 )
 
 
-class ConfigError(Exception):
-    pass
+class ConfigError(ParamsError):
+    """config.yml and params.yaml's `train` do not fit together."""
 
 
 def components(config: dict) -> list[tuple[str, dict]]:
@@ -142,28 +145,9 @@ def adopt(config: dict, train: dict | None) -> tuple[dict, dict]:
     return config, kept
 
 
-def read_yaml(path: Path, error: type[Exception] = ConfigError):
-    """A YAML file's content (None when it is empty); `error`, each script's own exception,
-    says why when the file cannot be read or is not valid YAML."""
-    try:
-        return yaml.safe_load(path.read_text())
-    except OSError as problem:
-        raise error(f"cannot read {path}: {problem.strerror}") from problem
-    except yaml.YAMLError as problem:
-        mark = getattr(problem, "problem_mark", None)
-        where = f" (line {mark.line + 1}: {problem.problem})" if mark else ""
-        raise error(f"{path} is not valid YAML{where}: fix it, then run again") from problem
-
-
-def read_mapping(path: Path) -> dict:
-    data = read_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping, got {type(data).__name__}")
-    return data
-
-
-def write_merged(config_path: Path, params_path: Path, out: Path) -> dict:
-    merged = merge(read_mapping(config_path), read_mapping(params_path).get("train"))
+def write_merged(config_path: Path, train: dict | None, out: Path) -> dict:
+    """`merge` of config.yml and params.yaml's `train` section, written to `out`."""
+    merged = merge(read_mapping(config_path, ConfigError), train)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(HEADER + yaml.safe_dump(merged, sort_keys=False, allow_unicode=True))
     return merged
@@ -176,33 +160,32 @@ def adopt_files(config_path: Path, params_path: Path) -> dict:
     rt = YAML()
     rt.preserve_quotes = True
     rt.indent(mapping=2, sequence=4, offset=2)
-    params = rt.load(params_path)
-    config, train = adopt(rt.load(config_path), params.get("train"))
-    params["train"] = train
+    settings = rt.load(params_path)
+    config, train = adopt(rt.load(config_path), settings.get("train"))
+    settings["train"] = train
     with config_path.open("w") as handle:
         rt.dump(config, handle)
     with params_path.open("w") as handle:
-        rt.dump(params, handle)
+        rt.dump(settings, handle)
     return train
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["merge", "adopt"])
-    parser.add_argument("--config", type=Path, default=Path("config.yml"))
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, default=Path("models/config.yml"))
+    parser.add_argument("--config", type=Path, default=paths.CONFIG)
+    parser.add_argument("--params", type=Path, default=paths.PARAMS)
+    parser.add_argument("--out", type=Path, default=paths.MERGED_CONFIG)
     args = parser.parse_args(argv)
     try:
         if args.command == "merge":
-            write_merged(args.config, args.params, args.out)
+            write_merged(args.config, params.load(args.params).train(), args.out)
         else:
             train = adopt_files(args.config, args.params)
             for key, options in train.items():
                 print(f"params.yaml train.{key}: {options}")
-    except ConfigError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+    except ParamsError as error:
+        return params.fail(error)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Turn the reports of `rasa test` into compact metrics, plot data and details DVC tracks.
 
-    python scripts/metrics.py results      (the test stage, after `rasa test --out results`)
+    python -m pipeline.metrics results      (the test stage, after `rasa test --out results`)
 
 Writes, from what Rasa reported (a bot without entities or retrieval intents gets no file for
 them, rather than zeros):
@@ -21,6 +21,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from pipeline import paths
 
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 # <Extractor>_report.json files that are not entity extractors' reports.
@@ -173,32 +175,30 @@ def write_all(results: Path, root: Path = Path(".")) -> dict:
     """Every metrics, plot and details file from one `rasa test` output folder."""
     written = {}
     nlu = nlu_metrics(json.loads((results / "intent_report.json").read_text()))
-    _write_json(root / "metrics/nlu.json", nlu)
+    _write_json(root / paths.NLU_METRICS, nlu)
     written["nlu"] = nlu
     _write_csv(
-        root / "plots/intent_confusion.csv",
+        root / paths.INTENT_CONFUSION,
         ["actual", "predicted", "text"],
         confusion_rows(results),
     )
     f1_rows = [{"intent": k, "f1": v} for k, v in nlu["intent_f1"].items()]
-    _write_csv(root / "plots/intent_f1.csv", ["intent", "f1"], f1_rows)
+    _write_csv(root / paths.INTENT_F1, ["intent", "f1"], f1_rows)
 
     entities = all_entity_metrics(results)
     if entities:
-        _write_json(root / "metrics/entities.json", entities)
-        _write_csv(root / "plots/entity_f1.csv", ["entity", "f1"], entity_f1_rows(entities))
+        _write_json(root / paths.ENTITY_METRICS, entities)
+        _write_csv(root / paths.ENTITY_F1, ["entity", "f1"], entity_f1_rows(entities))
         written["entities"] = entities
     responses = response_metrics(_read(results / "response_selection_report.json"))
     if responses:
-        _write_json(root / "metrics/responses.json", responses)
+        _write_json(root / paths.RESPONSE_METRICS, responses)
         written["responses"] = responses
 
     core = core_metrics(json.loads((results / "story_report.json").read_text()))
-    _write_json(root / "metrics/core.json", core)
+    _write_json(root / paths.CORE_METRICS, core)
     written["core"] = core
-    _write_json(
-        root / "evaluation/failed_stories.json", failed_stories(results / "failed_test_stories.yml")
-    )
+    _write_json(root / paths.FAILED_STORIES, failed_stories(results / "failed_test_stories.yml"))
     return written
 
 
@@ -231,13 +231,13 @@ def summary(written: dict) -> list[str]:
 def read_all(root: Path = Path(".")) -> dict:
     """What write_all() wrote, read back from metrics/."""
     names = ["nlu", "entities", "responses", "core"]
-    found = {name: _read(root / "metrics" / f"{name}.json") for name in names}
+    found = {name: _read(root / paths.METRICS / f"{name}.json") for name in names}
     return {key: value for key, value in found.items() if value is not None}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("results", type=Path, nargs="?", default=Path("results"))
+    parser.add_argument("results", type=Path, nargs="?", default=paths.RESULTS)
     parser.add_argument(
         "--summary", action="store_true", help="only print the headline metrics of metrics/"
     )

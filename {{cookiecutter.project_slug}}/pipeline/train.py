@@ -1,8 +1,8 @@
 """The train stage: validate the training data, then train, in one Rasa process.
 
-    python scripts/train.py      (what `dvc repro` runs; see dvc.yaml)
+    python -m pipeline.train      (what `dvc repro` runs; see dvc.yaml)
 
-1. Writes models/config.yml: config.yml with params.yaml's `train` values (scripts/rasa_config.py).
+1. Writes models/config.yml: config.yml with params.yaml's `train` values (pipeline/rasa_config.py).
 2. Validates domain, rules, stories and the training split as `rasa data validate` does. Rasa's
    errors stop here with Rasa's message, and so do stories naming an intent or a response the
    domain lacks (Rasa only warns about those). Warnings are written to
@@ -21,15 +21,10 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-import rasa_config
-from rasa_start import start_like_the_rasa_command
+from pipeline import params, paths, rasa_config
+from pipeline.params import ParamsError
+from pipeline.rasa_start import start_like_the_rasa_command
 
-DATA = Path("data")
-DOMAIN = Path("domain.yml")
-NLU_TRAIN = Path("split/train.yml")
-MODELS = Path("models")
-MERGED_CONFIG = MODELS / "config.yml"
-VALIDATION = Path("evaluation/validation.json")
 # Warnings Rasa only logs in its lenient mode although the bot cannot work with them.
 ERRORS_RASA_WARNS_ABOUT = (
     "is used in your stories, but it is not listed in the domain",
@@ -62,7 +57,7 @@ def collecting():
         logging.getLogger("rasa").removeHandler(handler)
 
 
-def core_files(data: Path = DATA) -> list[str]:
+def core_files(data: Path = paths.DATA) -> list[str]:
     """Every rules and stories file under data/, whatever its name or folder."""
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
     from rasa.shared.data import get_data_files, is_nlu_file
@@ -86,7 +81,7 @@ def validate(importer) -> tuple[list[str], list[str]]:
     from rasa.validator import Validator
 
     if importer.get_domain().is_empty():
-        return [f"{DOMAIN} is empty or missing"], []
+        return [f"{paths.DOMAIN} is empty or missing"], []
     errors: list[str] = []
     found: list[str] = []
     validator = Validator.from_importer(importer)
@@ -113,7 +108,7 @@ def validate(importer) -> tuple[list[str], list[str]]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--params", type=Path, default=paths.PARAMS)
     parser.add_argument(
         "--validate-only",
         action="store_true",
@@ -122,30 +117,30 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.validate_only:  # the merged config goes to a scratch folder, not the pipeline's
         with tempfile.TemporaryDirectory() as scratch:
-            return run(args, Path(scratch) / "config.yml")
-    return run(args, MERGED_CONFIG)
+            return run(args.params, Path(scratch) / "config.yml", validate_only=True)
+    return run(args.params, paths.MERGED_CONFIG)
 
 
-def run(args: argparse.Namespace, merged_config: Path) -> int:
+def run(params_path: Path, merged_config: Path, validate_only: bool = False) -> int:
     try:
-        params = rasa_config.read_mapping(args.params)
-        rasa_config.write_merged(Path("config.yml"), args.params, merged_config)
-    except rasa_config.ConfigError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+        settings = params.load(params_path)
+        fail_on_warnings = settings.fail_on_warnings()
+        rasa_config.write_merged(paths.CONFIG, settings.train(), merged_config)
+    except ParamsError as error:
+        return params.fail(error)
 
     start_like_the_rasa_command()
-    from rasa.api import train
     from rasa.shared.importers.importer import TrainingDataImporter
 
-    training_files = [str(DATA)] if args.validate_only else [*core_files(), str(NLU_TRAIN)]
+    training_files = [str(paths.DATA)] if validate_only else [*core_files(), str(paths.NLU_TRAIN)]
     importer = TrainingDataImporter.load_from_config(
-        config_path=str(merged_config), domain_path=str(DOMAIN), training_data_paths=training_files
+        config_path=str(merged_config),
+        domain_path=str(paths.DOMAIN),
+        training_data_paths=training_files,
     )
     errors, warned = validate(importer)
-    if not args.validate_only:
-        VALIDATION.parent.mkdir(parents=True, exist_ok=True)
-        VALIDATION.write_text(json.dumps({"warnings": warned}, indent=2) + "\n")
+    if not validate_only:
+        write_validation(warned)
     for message in warned:
         print(f"WARNING (validation): {message}")
     if errors:
@@ -153,22 +148,33 @@ def run(args: argparse.Namespace, merged_config: Path) -> int:
         for message in errors:
             print(f"  - {message}", file=sys.stderr)
         return 1
-    if warned and (params.get("validate") or {}).get("fail_on_warnings"):
+    if warned and fail_on_warnings:
         print(
             f"ERROR: {len(warned)} validation warnings and params.yaml sets "
             "validate.fail_on_warnings: fix them or set it to false",
             file=sys.stderr,
         )
         return 1
-    if args.validate_only:
+    if validate_only:
         print(f"validation: no errors, {len(warned)} warnings")
         return 0
+    return train(training_files)
 
-    result = train(
-        domain=str(DOMAIN),
-        config=str(MERGED_CONFIG),
+
+def write_validation(warned: list[str]) -> None:
+    paths.VALIDATION.parent.mkdir(parents=True, exist_ok=True)
+    paths.VALIDATION.write_text(json.dumps({"warnings": warned}, indent=2) + "\n")
+
+
+def train(training_files: list[str]) -> int:
+    """`rasa train` on the merged config: models/model.tar.gz; Rasa's exit code."""
+    from rasa.api import train as rasa_train
+
+    result = rasa_train(
+        domain=str(paths.DOMAIN),
+        config=str(paths.MERGED_CONFIG),
         training_files=training_files,
-        output=str(MODELS),
+        output=str(paths.MODELS),
         fixed_model_name="model",
     )
     return result.code

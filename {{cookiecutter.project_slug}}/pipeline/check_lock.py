@@ -1,7 +1,7 @@
 """Check that dvc.lock belongs to this commit: its stages ran on the code, data, params and
 commands that are here, so the metrics committed with it are this commit's own.
 
-    python scripts/check_lock.py --dvc .venv-dvc/bin/dvc       (what `make check-lock` runs)
+    python -m pipeline.check_lock --dvc .venv-dvc/bin/dvc       (what `make check-lock` runs)
 
 Asks `dvc status` which stages changed and keeps what makes a lock stale: a changed command,
 a changed dependency that no stage produces (code, data, params), a stage missing from the lock,
@@ -11,7 +11,7 @@ stage are left out: outputs may not be here yet (before `dvc pull`) and may diff
 bytes across machines.
 
 Exit 1 when the lock is stale. With --result FILE (CI), the verdict is written to FILE as JSON
-for the quality gate (scripts/gate.py, GATE_LOCK_CHECK) and the exit is 0; --notes FILE appends
+for the quality gate (pipeline/gate.py, GATE_LOCK_CHECK) and the exit is 0; --notes FILE appends
 a Markdown section for the report.
 """
 
@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import rasa_config
+from pipeline import params, paths
 
 FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
 
@@ -105,7 +105,7 @@ def stage_problems(stage: str, changes: list, outs: set[str], tracked: set[str])
 
 def read_stages(path: Path) -> dict:
     """dvc.yaml or dvc.lock; {} when the file is empty."""
-    data = rasa_config.read_yaml(path, CheckError)
+    data = params.read_yaml(path, CheckError)
     if data is not None and not isinstance(data, dict):
         raise CheckError(f"{path} must be a mapping of stages")
     return data or {}
@@ -113,10 +113,10 @@ def read_stages(path: Path) -> dict:
 
 def check(dvc: str) -> list[str]:
     """What makes dvc.lock stale here, one line each; [] when it matches."""
-    dvc_yaml = read_stages(Path("dvc.yaml"))
+    dvc_yaml = read_stages(paths.DVC_YAML)
     if not stage_definitions(dvc_yaml):
         return []
-    lock_path = Path("dvc.lock")
+    lock_path = paths.DVC_LOCK
     if not lock_path.exists():
         return ["`dvc.lock` is missing: no stage's results are committed"]
     lock = read_stages(lock_path)
@@ -153,8 +153,7 @@ def main(argv=None) -> int:
     try:
         problems = check(args.dvc)
     except CheckError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+        return params.fail(error)
     for problem in problems:
         print(f"stale: {problem}")
     print(f"dvc.lock is stale: {FIX}." if problems else "dvc.lock matches this commit's inputs.")

@@ -1,6 +1,6 @@
 """Quality gate: fail when a gated metric fell too far below a baseline revision.
 
-    python scripts/gate.py --baseline main        (what `make gate` and CI run)
+    python -m pipeline.gate --baseline main        (what `make gate` and CI run)
 
 The gate reads `gate` from params.yaml:
 
@@ -21,8 +21,11 @@ A baseline without the metrics (the first run, or a new metric) passes and says 
 Two environment variables, set by the CI workflow, make the gate (and the report's copy of its
 verdict) stricter:
   GATE_REQUIRE_BASELINE=true   a baseline revision that does not resolve fails the gate;
-  GATE_LOCK_CHECK=<file>       the result of `scripts/check_lock.py --result <file>`, run before
-                               the pipeline: a stale dvc.lock fails the gate (or warns).
+  GATE_LOCK_CHECK=<file>       the result of `python -m pipeline.check_lock --result <file>`,
+                               run before the pipeline: a stale dvc.lock fails the gate (or warns).
+
+With --result FILE the verdict is also written to FILE as JSON, which `make report` reads
+(GATE_RESULT) instead of judging again.
 """
 
 import argparse
@@ -30,22 +33,23 @@ import json
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import compare
-import rasa_config
 import yaml
-from check_lock import FIX as LOCK_FIX
+
+from pipeline import compare, params, paths
+from pipeline.check_lock import FIX as LOCK_FIX
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
 STALE_LOCK_CHOICES = ("fail", "warn")
-# Lines that are not gated metrics, and what their failure means in the verdict.
+# What each kind of line is: a gated metric, a skipped optional one, or a check of the run;
+# and what a failed check means in the verdict.
+METRIC, SKIPPED, BASELINE, LOCK, NOTE = "metric", "skipped", "baseline", "dvc.lock", "note"
 FAILURE_REASONS = {
-    "baseline": "no baseline to compare with",
-    "dvc.lock": "dvc.lock does not match this commit's inputs",
+    BASELINE: "no baseline to compare with",
+    LOCK: "dvc.lock does not match this commit's inputs",
 }
-NOT_METRICS = {*FAILURE_REASONS, "gate"}
 
 
 class GateError(Exception):
@@ -59,6 +63,7 @@ class Result:
     new: float | None
     failed: bool
     line: str
+    kind: str = METRIC
 
 
 @dataclass
@@ -88,8 +93,8 @@ def parse_gate(params: dict | None, where: str) -> Settings:
     return Settings(float(max_drop), list(metrics), stale_lock, where)
 
 
-def load_gate(params_path: Path = Path("params.yaml")) -> Settings:
-    return parse_gate(rasa_config.read_yaml(params_path, GateError), str(params_path))
+def load_gate(params_path: Path = paths.PARAMS) -> Settings:
+    return parse_gate(params.read_yaml(params_path, GateError), str(params_path))
 
 
 def baseline_gate(base: compare.Revision, baseline: str) -> Settings | None:
@@ -126,7 +131,7 @@ def compare_metric(
     new = lookup(now.data(path), key)
     old = lookup(base.data(path), key)
     if new is None and optional and old is None:
-        return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)")
+        return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)", SKIPPED)
     if new is None and optional:  # e.g. an extractor that now predicts no entity at all
         line = f"FAIL {metric}: {old:.4f} at {baseline}, missing from {path} now"
         return Result(metric, old, new, True, line)
@@ -151,18 +156,22 @@ def compare_metric(
 
 
 def lock_result(path: Path, stale_lock: str) -> Result:
-    """The stale-lock check's verdict (scripts/check_lock.py --result), as one gate line."""
+    """The stale-lock check's verdict (pipeline/check_lock.py --result), as one gate line."""
     try:
         found = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
-        line = f"FAIL dvc.lock: no lock check result at {path} (run scripts/check_lock.py first)"
-        return Result("dvc.lock", None, None, True, line)
+        line = (
+            f"FAIL dvc.lock: no lock check result at {path} "
+            "(run `python -m pipeline.check_lock` first)"
+        )
+        return Result("dvc.lock", None, None, True, line, LOCK)
     if not found.get("stale"):
-        return Result("dvc.lock", None, None, False, "ok   dvc.lock matches this commit's inputs")
+        line = "ok   dvc.lock matches this commit's inputs"
+        return Result("dvc.lock", None, None, False, line, LOCK)
     failed = stale_lock == "fail"
     word = "FAIL" if failed else "warn"
     line = f"{word} dvc.lock is stale (gate.stale_lock: {stale_lock}): {LOCK_FIX}"
-    return Result("dvc.lock", None, None, failed, line)
+    return Result("dvc.lock", None, None, failed, line, LOCK)
 
 
 def settings_note(settings: Settings, workspace: Settings) -> Result | None:
@@ -176,7 +185,7 @@ def settings_note(settings: Settings, workspace: Settings) -> Result | None:
         f"note this change edits `gate` in params.yaml; the gate uses {settings.source} "
         "until the change is merged"
     )
-    return Result("gate", None, None, False, line)
+    return Result("gate", None, None, False, line, NOTE)
 
 
 def env_flag(name: str) -> bool:
@@ -187,7 +196,7 @@ def check(
     baseline: str,
     base: compare.Revision,
     now: compare.Revision,
-    params_path: Path = Path("params.yaml"),
+    params_path: Path = paths.PARAMS,
     lock_check: Path | None = None,
     require_baseline: bool | None = None,
 ) -> tuple[list[Result], str]:
@@ -207,7 +216,7 @@ def check(
             f"FAIL baseline {baseline} is not a revision here: check out with `fetch-depth: 0` "
             "so the base branch's history is there"
         )
-        results.append(Result("baseline", None, None, True, line))
+        results.append(Result("baseline", None, None, True, line, BASELINE))
     results += [
         compare_metric(entry, base, now, baseline, settings.max_drop) for entry in settings.metrics
     ]
@@ -220,7 +229,7 @@ def check(
 
 
 def is_metric(result: Result) -> bool:
-    return result.metric not in NOT_METRICS and not result.line.startswith("skip")
+    return result.kind == METRIC
 
 
 def has_value(result: Result) -> bool:
@@ -239,7 +248,7 @@ def verdict(results: list[Result], settings: Settings, commit: str | None, basel
         )
     if invalid:
         reasons.append(f"{len(invalid)} of {len(gated)} gated metrics missing or not finite")
-    reasons += [FAILURE_REASONS[r.metric] for r in results if r.failed and not is_metric(r)]
+    reasons += [FAILURE_REASONS[r.kind] for r in results if r.failed and r.kind in FAILURE_REASONS]
     if reasons:
         return f"Quality gate failed: {'; '.join(reasons)}."
     if commit is None:
@@ -252,10 +261,11 @@ def verdict(results: list[Result], settings: Settings, commit: str | None, basel
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="main", help="revision to compare with")
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--params", type=Path, default=paths.PARAMS)
     parser.add_argument(
-        "--lock-check", type=Path, help="result file of scripts/check_lock.py (GATE_LOCK_CHECK)"
+        "--lock-check", type=Path, help="result file of pipeline/check_lock.py (GATE_LOCK_CHECK)"
     )
+    parser.add_argument("--result", type=Path, help="also write the verdict here as JSON")
     parser.add_argument(
         "--require-baseline",
         action="store_true",
@@ -273,12 +283,29 @@ def main(argv=None) -> int:
             args.require_baseline,
         )
     except GateError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
+        return params.fail(error)
     for result in results:
         print(result.line)
     print(outcome)
+    if args.result:
+        write_result(args.result, results, outcome)
     return 1 if any(r.failed for r in results) else 0
+
+
+def write_result(path: Path, results: list[Result], outcome: str) -> None:
+    """The gate's lines and verdict as JSON, for the report (read_result)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"results": [asdict(r) for r in results], "verdict": outcome}
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def read_result(path: Path) -> tuple[list[Result], str]:
+    """What write_result wrote; GateError when the file is missing or not a gate result."""
+    try:
+        data = json.loads(path.read_text())
+        return [Result(**r) for r in data["results"]], data["verdict"]
+    except (OSError, ValueError, KeyError, TypeError) as problem:
+        raise GateError(f"{path} is not a result of `make gate` ({problem})") from problem
 
 
 if __name__ == "__main__":

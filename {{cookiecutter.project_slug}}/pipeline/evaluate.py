@@ -1,10 +1,10 @@
 """The test stage: evaluate the held-out NLU split and the test stories, model loaded once.
 
-    python scripts/evaluate.py      (what `dvc repro` runs; see dvc.yaml)
+    python -m pipeline.evaluate      (what `dvc repro` runs; see dvc.yaml)
 
 It runs the two evaluations `rasa test` runs, with the same Rasa functions and the same options
 (`--successes`; test stories as end-to-end conversations), into results/, and then
-scripts/metrics.py. `rasa test` loads the model once per evaluation; one load serves both here, and
+pipeline/metrics.py. `rasa test` loads the model once per evaluation; one load serves both here, and
 the load skips tracing a training step whose result it throws away (build_models_eagerly).
 """
 
@@ -13,9 +13,9 @@ import asyncio
 import sys
 from pathlib import Path
 
-import metrics
-import yaml
-from rasa_start import start_like_the_rasa_command
+from pipeline import metrics, params, paths
+from pipeline.params import ParamsError
+from pipeline.rasa_start import start_like_the_rasa_command
 
 
 def build_models_eagerly() -> None:
@@ -66,13 +66,16 @@ async def evaluate(model: Path, nlu: Path, stories: str, out: Path, domain: Path
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--model", type=Path, default=Path("models/model.tar.gz"))
-    parser.add_argument("--nlu", type=Path, default=Path("split/test.yml"))
-    parser.add_argument("--domain", type=Path, default=Path("domain.yml"))
-    parser.add_argument("--out", type=Path, default=Path("results"))
+    parser.add_argument("--params", type=Path, default=paths.PARAMS)
+    parser.add_argument("--model", type=Path, default=paths.MODEL)
+    parser.add_argument("--nlu", type=Path, default=paths.NLU_TEST)
+    parser.add_argument("--domain", type=Path, default=paths.DOMAIN)
+    parser.add_argument("--out", type=Path, default=paths.RESULTS)
     args = parser.parse_args(argv)
-    stories = yaml.safe_load(args.params.read_text())["test"]["stories"]
+    try:
+        stories = params.load(args.params).test_stories()
+    except ParamsError as error:
+        return params.fail(error)
     if not Path(stories).exists():
         print(f"ERROR: test.stories '{stories}' does not exist (params.yaml)", file=sys.stderr)
         return 2

@@ -1,6 +1,6 @@
 """Split the NLU data into the examples the model trains on and the ones it is tested on.
 
-    python scripts/split_nlu.py      -> split/train.yml, split/test.yml (the split stage)
+    python -m pipeline.split      -> split/train.yml, split/test.yml (the split stage)
 
 Every NLU file under data/ is read, whatever its name or folder, as `rasa train --data data`
 would. With `split.nlu_test_set: holdout`, a seeded fraction of each intent is held out (each
@@ -19,13 +19,11 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
-
-DATA = Path("data")
-HAND_WRITTEN = Path("tests/nlu")
+from pipeline import params, paths
+from pipeline.params import ParamsError
 
 
-def nlu_files(data: Path = DATA) -> list[str]:
+def nlu_files(data: Path = paths.DATA) -> list[str]:
     from rasa.shared.data import get_data_files, is_nlu_file
 
     return sorted(get_data_files([str(data)], is_nlu_file))
@@ -71,26 +69,26 @@ def overlap(train: list, test: list) -> list[str]:
     return sorted({m.get("text") for m in test if _key(m.get("text")) in seen})
 
 
-def split(settings: dict, out_dir: Path, data: Path = DATA) -> tuple[int, int]:
+def split(settings: params.Split, out_dir: Path, data: Path = paths.DATA) -> tuple[int, int]:
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     files = nlu_files(data)
     if not files:
         raise SystemExit(f"ERROR: no NLU data under {data}/: add files with an `nlu:` section")
     everything = load(files)
-    source = settings["nlu_test_set"]
+    source = settings.nlu_test_set
     if source == "holdout":
-        fraction = settings["test_fraction"]
+        fraction = settings.test_fraction
         if not 0 < fraction < 1:
             raise SystemExit(f"ERROR: split.test_fraction must be between 0 and 1, got {fraction}")
-        train, test = holdout(everything.intent_examples, fraction, settings["seed"])
+        train, test = holdout(everything.intent_examples, fraction, settings.seed)
         test_data = TrainingData(test, responses=everything.responses)
     else:
         path = Path(source)
-        if HAND_WRITTEN not in [path, *path.parents]:
+        if paths.HAND_WRITTEN_NLU not in [path, *path.parents]:
             raise SystemExit(
                 f"ERROR: split.nlu_test_set '{source}': put the hand-written test set under "
-                f"{HAND_WRITTEN}/ (DVC tracks that folder), or use 'holdout'"
+                f"{paths.HAND_WRITTEN_NLU}/ (DVC tracks that folder), or use 'holdout'"
             )
         if not path.exists():
             raise SystemExit(f"ERROR: split.nlu_test_set '{source}' does not exist")
@@ -119,12 +117,15 @@ def split(settings: dict, out_dir: Path, data: Path = DATA) -> tuple[int, int]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
-    parser.add_argument("--out", type=Path, default=Path("split"))
+    parser.add_argument("--params", type=Path, default=paths.PARAMS)
+    parser.add_argument("--out", type=Path, default=paths.SPLIT)
     args = parser.parse_args(argv)
-    settings = yaml.safe_load(args.params.read_text())["split"]
+    try:
+        settings = params.load(args.params).split()
+    except ParamsError as error:
+        return params.fail(error)
     trained, tested = split(settings, args.out)
-    print(f"split: {trained} training and {tested} test examples ({settings['nlu_test_set']})")
+    print(f"split: {trained} training and {tested} test examples ({settings.nlu_test_set})")
     return 0
 
 

@@ -1,8 +1,8 @@
 """What changed between a baseline revision's evaluation and the workspace's.
 
 A Revision reads the files the pipeline commits (metrics/, plots/, evaluation/) once each: the
-baseline's from git, the workspace's from disk. scripts/report.py makes the two once and shares
-them among its sections, the quality gate (scripts/gate.py) and its charts; then plain functions
+baseline's from git, the workspace's from disk. pipeline/report.py makes the two once and shares
+them among its sections, the quality gate (pipeline/gate.py) and its charts; then plain functions
 over the parsed files say what changed.
 """
 
@@ -14,14 +14,16 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from pipeline import paths
+
 FILES = {
-    "nlu": "metrics/nlu.json",
-    "entities": "metrics/entities.json",
-    "responses": "metrics/responses.json",
-    "core": "metrics/core.json",
-    "validation": "evaluation/validation.json",
-    "failed_stories": "evaluation/failed_stories.json",
-    "predictions": "plots/intent_confusion.csv",
+    "nlu": paths.NLU_METRICS.as_posix(),
+    "entities": paths.ENTITY_METRICS.as_posix(),
+    "responses": paths.RESPONSE_METRICS.as_posix(),
+    "core": paths.CORE_METRICS.as_posix(),
+    "validation": paths.VALIDATION.as_posix(),
+    "failed_stories": paths.FAILED_STORIES.as_posix(),
+    "predictions": paths.INTENT_CONFUSION.as_posix(),
 }
 
 
