@@ -43,7 +43,6 @@ GIT = [
 ]
 
 
-
 class HookError(Exception):
     pass
 
