@@ -34,6 +34,10 @@ ENTITY_F1 = PLOTS / "entity_f1.csv"
 EVALUATION = Path("evaluation")
 VALIDATION = EVALUATION / "validation.json"
 FAILED_STORIES = EVALUATION / "failed_stories.json"
+# Per-label figures, versioned with each commit but not DVC metrics (DVC's views stay readable).
+INTENT_LABELS = EVALUATION / "intents.json"
+ENTITY_LABELS = EVALUATION / "entities.json"
+RESPONSE_LABELS = EVALUATION / "responses.json"
 
 DVC_YAML = Path("dvc.yaml")
 DVC_LOCK = Path("dvc.lock")
