@@ -9,6 +9,8 @@ import ast
 import itertools
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -216,3 +218,86 @@ def test_slug_that_yaml_reads_as_another_type_stays_a_string(tmp_path, slug):
     assert compose["x-bot"]["image"] == f"{slug}:latest"
     shipped = (project / "config.yml").read_text()
     assert yaml.safe_dump({"assistant_id": slug}) in shipped, "not quoted as YAML needs it"
+
+
+# params.yaml values of the wrong type or pointing out of the project: each stage that reads one
+# refuses it with one `ERROR:` line (exit 2) before Rasa is imported, never a traceback. The
+# stages run in the template's Python, which has no Rasa: reaching Rasa is a failure here too.
+OUTSIDE = "../outside-the-project"
+HOSTILE_PARAMS = [
+    # (id, stage, key path, value, expected in the message)
+    ("fraction-text", "split", "split.test_fraction", "0.2", "split.test_fraction must be"),
+    ("fraction-list", "split", "split.test_fraction", [0.2], "split.test_fraction must be"),
+    ("fraction-nan", "split", "split.test_fraction", float("nan"), "split.test_fraction must be"),
+    ("fraction-zero", "split", "split.test_fraction", 0, "> 0 and < 1"),
+    ("seed-mapping", "split", "split.seed", {"a": 1}, "split.seed must be a whole number"),
+    ("seed-bool", "split", "split.seed", True, "split.seed must be a whole number"),
+    ("split-list", "split", "split", ["holdout"], "params.yaml split must be a mapping"),
+    ("nlu-number", "split", "split.nlu_test_set", 5, "split.nlu_test_set must be"),
+    ("nlu-dotdot", "split", "split.nlu_test_set", "tests/nlu/../../" + OUTSIDE, "leads outside"),
+    ("nlu-absolute", "split", "split.nlu_test_set", "/etc", "must be relative"),
+    ("nlu-link", "split", "split.nlu_test_set", "tests/nlu/link", "leads outside tests/nlu/"),
+    ("epochs-text", "train", "train.DIETClassifier.epochs", "100", "epochs must be a whole"),
+    ("epochs-list", "train", "train.TEDPolicy.epochs", [100], "TEDPolicy.epochs must be"),
+    ("epochs-zero", "train", "train.TEDPolicy.epochs", 0, "TEDPolicy.epochs must be"),
+    ("threshold-text", "train", "train.FallbackClassifier.threshold", "0.3", "threshold must"),
+    ("threshold-inf", "train", "train.FallbackClassifier.threshold", float("inf"), "<= 1"),
+    ("history-float", "train", "train.TEDPolicy.max_history", 2.5, "max_history must be"),
+    ("seed-negative", "train", "train.DIETClassifier.random_seed", -1, "random_seed must be"),
+    ("component-number", "train", "train.DIETClassifier", 5, "must map options to values"),
+    ("train-list", "train", "train", [1], "params.yaml train must be a mapping"),
+    ("warnings-text", "train", "validate.fail_on_warnings", "yes", "must be true or false"),
+    ("stories-list", "evaluate", "test.stories", ["tests"], "test.stories must be"),
+    ("stories-absolute", "evaluate", "test.stories", "/tmp", "must be relative"),
+    ("stories-dotdot", "evaluate", "test.stories", OUTSIDE, "leads outside the project"),
+    ("stories-root", "evaluate", "test.stories", ".", "leads outside the project"),
+]
+
+
+@pytest.fixture(scope="module")
+def plain_bake(tmp_path_factory):
+    """A default bake, not installed, with a folder beside it that test paths may point at."""
+    out = tmp_path_factory.mktemp("params")
+    result = cookiecutter(out / "out")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (project,) = (out / "out").iterdir()
+    outside = project / OUTSIDE
+    outside.mkdir()
+    (outside / "nlu.yml").write_text('version: "3.1"\nnlu: []\n')
+    (project / "tests/nlu").mkdir(parents=True, exist_ok=True)
+    (project / "tests/nlu/link").symlink_to(outside)
+    return project
+
+
+def with_value(data, dotted, value):
+    *parents, last = dotted.split(".")
+    for part in parents:
+        data = data[part]
+    data[last] = value
+
+
+@pytest.mark.parametrize(
+    ("stage", "key", "value", "message"),
+    [c[1:] for c in HOSTILE_PARAMS],
+    ids=[c[0] for c in HOSTILE_PARAMS],
+)
+def test_hostile_params_are_one_error_line(plain_bake, tmp_path, stage, key, value, message):
+    settings = yaml.safe_load((plain_bake / "params.yaml").read_text())
+    if key.startswith("split.") and key != "split.nlu_test_set":
+        settings["split"]["nlu_test_set"] = "holdout"
+    with_value(settings, key, value)
+    hostile = tmp_path / "params.yaml"
+    hostile.write_text(yaml.safe_dump(settings))
+    args = ["--validate-only"] if stage == "train" else []
+    result = subprocess.run(
+        [sys.executable, "-B", "-m", f"pipeline.{stage}", "--params", str(hostile), *args],
+        cwd=plain_bake,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("ERROR: params.yaml "), result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert message in result.stderr
