@@ -8,6 +8,7 @@ scripts and `--config-file` pass them.
 import ast
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -301,3 +302,86 @@ def test_hostile_params_are_one_error_line(plain_bake, tmp_path, stage, key, val
     assert result.stderr.startswith("ERROR: params.yaml "), result.stderr
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert message in result.stderr
+
+
+# Values a branch name, CI or a user's command line gives make: each reaches the program as one
+# argument, exactly as written, and no shell or make syntax in it runs.
+HOSTILE_MAKE_VALUES = [
+    "main;touch${IFS}pwned",
+    "main$$(touch pwned)",
+    "main`touch pwned`",
+    "it's|touch pwned&",
+    "$(shell touch pwned)",
+    "a b\tc",
+]
+RECORDER = """#!{python}
+import json, sys
+with open({log!r}, "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+
+@pytest.mark.parametrize("value", HOSTILE_MAKE_VALUES)
+@pytest.mark.parametrize("via", ["command-line", "environment"])
+def test_make_passes_hostile_values_as_single_arguments(plain_bake, tmp_path, value, via):
+    log = tmp_path / "argv.jsonl"
+    recorder = tmp_path / "python"
+    recorder.write_text(RECORDER.format(python=sys.executable, log=str(log)))
+    recorder.chmod(0o755)
+    names = ["BASELINE", "GATE_RESULT", "GATE_LOCK_CHECK", "REPORT_NOTES"]
+    given = {name: f"{value}-{name}" for name in names}
+    tools = [f"PYTHON={recorder}", f"RASA={recorder}", f"DVC={recorder}"]
+    assignments = (
+        [f"{name}={text}" for name, text in given.items()] if via == "command-line" else []
+    )
+    env = os.environ | (given if via == "environment" else {})
+    for target in ("gate", "report", "check-lock", "metrics"):
+        result = subprocess.run(
+            ["make", "--no-print-directory", target, *tools, *assignments],
+            cwd=plain_bake,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    gate, report, check_lock, metrics_diff, params_diff = calls
+    assert gate == [
+        "-m",
+        "pipeline.gate",
+        f"--baseline={given['BASELINE']}",
+        f"--result={given['GATE_RESULT']}",
+    ]
+    assert f"--baseline={given['BASELINE']}" in report
+    assert f"--notes-file={given['REPORT_NOTES']}" in report
+    assert f"--gate-result={given['GATE_RESULT']}" in report
+    assert f"--result={given['GATE_LOCK_CHECK']}" in check_lock
+    assert f"--notes={given['REPORT_NOTES']}" in check_lock
+    assert metrics_diff == ["metrics", "diff", "--", given["BASELINE"]]
+    assert params_diff == ["params", "diff", "--", given["BASELINE"]]
+    assert not list(plain_bake.rglob("pwned")), "a value ran as a command"
+
+
+def test_make_exp_passes_each_hostile_assignment_as_one_argument(plain_bake, tmp_path):
+    log = tmp_path / "argv.jsonl"
+    recorder = tmp_path / "dvc"
+    recorder.write_text(RECORDER.format(python=sys.executable, log=str(log)))
+    recorder.chmod(0o755)
+    result = subprocess.run(
+        [
+            "make",
+            "exp",
+            f"RASA={recorder}",
+            f"DVC={recorder}",
+            "SET=a.b=1 c=$$(touch${IFS}pwned);'",
+        ],
+        cwd=plain_bake,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_args = json.loads(log.read_text().splitlines()[0])
+    assert run_args == ["exp", "run", "-S", "a.b=1", "-S", "c=$$(touch${IFS}pwned);'"]
+    assert not list(plain_bake.rglob("pwned"))
