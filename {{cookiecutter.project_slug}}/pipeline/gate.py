@@ -224,7 +224,9 @@ def lock_result(path: Path, stale_lock: str) -> Result:
     """The stale-lock check's verdict (pipeline/check_lock.py --result), as one gate line."""
     try:
         found = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
+        found = None
+    if not isinstance(found, dict) or not isinstance(found.get("stale"), bool):
         line = (
             f"FAIL dvc.lock: no lock check result at {path} "
             "(run `python -m pipeline.check_lock` first)"

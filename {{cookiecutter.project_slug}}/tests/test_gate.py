@@ -353,8 +353,10 @@ def test_a_base_branch_without_metrics_passes_even_when_a_baseline_is_required(t
         ({"stale": True, "problems": ["x"]}, "fail", 1, "FAIL dvc.lock is stale"),
         ({"stale": True, "problems": ["x"]}, "warn", 0, "warn dvc.lock is stale"),
         (None, "fail", 1, "FAIL dvc.lock: no lock check result"),
+        (["stale"], "fail", 1, "FAIL dvc.lock: no lock check result"),
+        ({"stale": "no"}, "fail", 1, "FAIL dvc.lock: no lock check result"),
     ],
-    ids=["fresh", "stale", "stale-warn", "not-checked"],
+    ids=["fresh", "stale", "stale-warn", "not-checked", "not-a-mapping", "not-a-verdict"],
 )
 def test_the_lock_check_result_is_gated(repo, found, stale_lock, code, line):
     write(repo, NLU, CORE, {**GATE, "stale_lock": stale_lock})
