@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -315,9 +316,11 @@ HOSTILE_MAKE_VALUES = [
     "a b\tc",
 ]
 RECORDER = """#!{python}
-import json, sys
+import json, os, sys
 with open({log!r}, "a") as log:
     log.write(json.dumps(sys.argv[1:]) + "\\n")
+with open({log!r} + ".env", "a") as log:
+    log.write(json.dumps(os.environ.get("GATE_LOCK_CHECK")) + "\\n")
 """
 
 
@@ -360,6 +363,9 @@ def test_make_passes_hostile_values_as_single_arguments(plain_bake, tmp_path, va
     assert f"--notes={given['REPORT_NOTES']}" in check_lock
     assert metrics_diff == ["metrics", "diff", "--", given["BASELINE"]]
     assert params_diff == ["params", "diff", "--", given["BASELINE"]]
+    # the gate and the report's copy of it read the lock check's result from the environment
+    seen = [json.loads(line) for line in Path(f"{log}.env").read_text().splitlines()]
+    assert seen[:2] == [given["GATE_LOCK_CHECK"]] * 2
     assert not list(plain_bake.rglob("pwned")), "a value ran as a command"
 
 
