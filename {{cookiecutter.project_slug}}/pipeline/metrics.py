@@ -32,7 +32,7 @@ from pipeline import paths
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 # <Extractor>_report.json files that are not entity extractors' reports.
 NOT_ENTITY_REPORTS = {"intent", "response_selection", "story", "TEDPolicy"}
-STORY_LINE = re.compile(r"^\s*- story:")
+STORY_LINE = re.compile(r"^- story:")  # Rasa writes each failed story at column 0
 # Rasa names a failed story "<name> (<test stories file>)".
 SOURCE = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*)\)$", re.DOTALL)
 WRONG_TURN = re.compile(r"^\s*- (?P<kind>\w+): (?P<expected>.*?)\s+# predicted: (?P<predicted>.+)$")
@@ -161,7 +161,7 @@ def failed_stories(path: Path) -> list[dict]:
     stories = []
     for story, lines in zip(parsed, blocks, strict=True):
         source = SOURCE.match(str(story["story"]))
-        name, file = (source["name"], source["file"]) if source else (story["story"], None)
+        name, file = (source["name"], source["file"]) if source else (str(story["story"]), None)
         stories.append({"story": name, "file": file, "first_wrong": _first_wrong(lines)})
     return stories
 

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from pipeline import metrics, params, rasa_config, rasa_start
+from pipeline import evaluate, metrics, params, rasa_config, rasa_start
 from pipeline import split as split_nlu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -652,6 +652,23 @@ def test_summary_prints_one_headline_per_line(tmp_path):
         "entities     weighted F1 0.7778  precision 0.9000  recall 0.7500  (DIETClassifier)",
         "stories      5/6 correct (conversation accuracy 0.8333), action F1 0.9662",
     ]
+
+
+# --- evaluate.py --------------------------------------------------------------------------
+
+
+def test_rasa_s_json_reports_are_rewritten_with_sorted_keys(tmp_path):
+    """Rasa writes report keys in varying order: identical runs must give identical bytes."""
+    unsorted = {"greet": {"support": 2, "f1-score": 1.0}, "b": 1}
+    (tmp_path / "intent_report.json").write_text(json.dumps(unsorted))
+    (tmp_path / "failed_test_stories.yml").write_text("stories: []\n")
+
+    evaluate.sort_report_keys(tmp_path)
+
+    assert (tmp_path / "intent_report.json").read_text() == (
+        '{\n  "b": 1,\n  "greet": {\n    "f1-score": 1.0,\n    "support": 2\n  }\n}\n'
+    )
+    assert (tmp_path / "failed_test_stories.yml").read_text() == "stories: []\n"
 
 
 # --- rasa_start.py ------------------------------------------------------------------------
