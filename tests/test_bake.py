@@ -220,8 +220,10 @@ def test_git_ignores_what_dvc_and_environments_own(default_project):
         ".dvc/config.local",
         ".dvc/cache/x",
         "report.md",
+        "results/intent_report.json",
+        "dvc_plots/index.html",
     )
-    assert len(ignored.splitlines()) == 6
+    assert len(ignored.splitlines()) == 8
 
 
 APACHE_SECTIONS = [

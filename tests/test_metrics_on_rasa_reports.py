@@ -41,20 +41,40 @@ def test_helpdesk_reports_give_intent_entity_response_and_story_metrics(tmp_path
         "nlu.json",
         "responses.json",
     ]
+    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
+        "entities.json",
+        "failed_stories.json",
+        "intents.json",
+        "responses.json",
+    ]
     intents = rasa("helpdesk", "intent_report.json")
     assert found["nlu"]["weighted_f1"] == round(intents["weighted avg"]["f1-score"], 4)
+    assert found["nlu"]["examples"] == intents["weighted avg"]["support"]
     labels = {k for k, v in intents.items() if isinstance(v, dict) and k not in metrics.AVERAGES}
-    assert set(found["nlu"]["intent_f1"]) == labels and "faq" in labels
+    per_intent = json.loads((tmp_path / "evaluation/intents.json").read_text())
+    assert set(per_intent) == labels and "faq" in labels
+    assert per_intent["faq"] == {
+        "f1": round(intents["faq"]["f1-score"], 4),
+        "precision": round(intents["faq"]["precision"], 4),
+        "recall": round(intents["faq"]["recall"], 4),
+        "support": intents["faq"]["support"],
+    }
     # TEDPolicy_report.json is the story test's entity check, not an NLU extractor
     assert sorted(found["entities"]) == ["DIETClassifier", "RegexEntityExtractor"]
     diet = rasa("helpdesk", "DIETClassifier_report.json")
-    assert found["entities"]["DIETClassifier"]["weighted_f1"] == round(
-        diet["weighted avg"]["f1-score"], 4
-    )
-    assert found["entities"]["DIETClassifier"]["entity_recall"]["city"] == round(
-        diet["city"]["recall"], 4
-    )
-    assert {key.split("/")[0] for key in found["responses"]["response_f1"]} == {"faq"}
+    assert found["entities"]["DIETClassifier"] == {
+        "weighted_f1": round(diet["weighted avg"]["f1-score"], 4),
+        "precision": round(diet["weighted avg"]["precision"], 4),
+        "recall": round(diet["weighted avg"]["recall"], 4),
+    }
+    per_entity = json.loads((tmp_path / "evaluation/entities.json").read_text())
+    assert sorted(per_entity) == ["DIETClassifier", "RegexEntityExtractor"]
+    assert per_entity["DIETClassifier"]["city"]["recall"] == round(diet["city"]["recall"], 4)
+    assert per_entity["DIETClassifier"]["city"]["support"] == diet["city"]["support"]
+    per_response = json.loads((tmp_path / "evaluation/responses.json").read_text())
+    assert {key.split("/")[0] for key in per_response} == {"faq"}
+    responses = rasa("helpdesk", "response_selection_report.json")
+    assert found["responses"]["weighted_f1"] == round(responses["weighted avg"]["f1-score"], 4)
     stories = rasa("helpdesk", "story_report.json")["conversation_accuracy"]
     assert (found["core"]["conversations_correct"], found["core"]["conversations_total"]) == (
         stories["correct"],
@@ -85,8 +105,12 @@ def test_helpdesk_failed_stories_name_their_first_wrong_turn(tmp_path):
 def test_default_bot_reports_give_no_entity_or_response_files(tmp_path):
     found = written(tmp_path, "default")
 
-    assert sorted(found) == ["core", "nlu"]
+    assert sorted(found) == ["core", "intents", "nlu"]
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["core.json", "nlu.json"]
+    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
+        "failed_stories.json",
+        "intents.json",
+    ]
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         "intent_confusion.csv",
         "intent_f1.csv",
@@ -115,8 +139,14 @@ def two_runs(tmp_path):
 def test_compare_names_the_entity_and_the_example_that_got_worse(two_runs, tmp_path):
     base, now, now_root, flipped = two_runs
 
-    fell = compare.entities_that_fell(base["entities"], now["entities"])
-    assert [(extractor, entity) for extractor, entity, _, _ in fell] == [("DIETClassifier", "city")]
+    fell = [
+        (extractor, entity)
+        for extractor, labels in now["entity_labels"].items()
+        for entity, _, _ in compare.scores_that_fell(
+            compare.f1_scores(base["entity_labels"][extractor]), compare.f1_scores(labels)
+        )
+    ]
+    assert fell == [("DIETClassifier", "city")]
 
     def rows(root):
         return compare._parse("x.csv", (root / "plots/intent_confusion.csv").read_text())
@@ -138,7 +168,9 @@ def test_the_weak_run_against_the_real_baseline(tmp_path):
     better, worse = compare.changed_predictions(rows(tmp_path / "base"), rows(tmp_path / "weak"))
     assert len(worse) > len(better) >= 0 and worse
     assert all(c.before == c.actual != c.now for c in worse)
-    fell = compare.scores_that_fell(base["nlu"]["intent_f1"], weak["nlu"]["intent_f1"])
+    fell = compare.scores_that_fell(
+        compare.f1_scores(base["intents"]), compare.f1_scores(weak["intents"])
+    )
     assert fell and all(now < before for _, before, now in fell)
 
     def failed(root):

@@ -24,6 +24,9 @@ FILES = {
     "validation": paths.VALIDATION.as_posix(),
     "failed_stories": paths.FAILED_STORIES.as_posix(),
     "predictions": paths.INTENT_CONFUSION.as_posix(),
+    "intents": paths.INTENT_LABELS.as_posix(),
+    "entity_labels": paths.ENTITY_LABELS.as_posix(),
+    "response_labels": paths.RESPONSE_LABELS.as_posix(),
 }
 
 
@@ -38,6 +41,9 @@ class Evaluation:
     validation: dict | None = None
     failed_stories: list | None = None
     predictions: list | None = None
+    intents: dict | None = None  # {intent: {f1, precision, recall, support}}
+    entity_labels: dict | None = None  # {extractor: {entity: {f1, precision, recall, support}}}
+    response_labels: dict | None = None  # {retrieval intent/key: {f1, ...}}
 
 
 def _parse(path: str, text: str | None):
@@ -120,6 +126,11 @@ def scores_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, floa
     old, new = old or {}, new or {}
     fell = [(name, old[name], new[name]) for name in old if name in new and new[name] < old[name]]
     return sorted(fell, key=lambda row: (row[2] - row[1], row[0]))
+
+
+def f1_scores(labels: dict | None) -> dict:
+    """{label: f1} of per-label figures (evaluation/intents.json, responses.json, ...)."""
+    return {name: figures["f1"] for name, figures in (labels or {}).items()}
 
 
 def entities_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, str, float, float]]:

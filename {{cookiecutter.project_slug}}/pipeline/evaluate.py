@@ -3,46 +3,24 @@
     python -m pipeline.evaluate      (what `dvc repro` runs; see dvc.yaml)
 
 It runs the two evaluations `rasa test` runs, with the same Rasa functions and the same options
-(`--successes`; test stories as end-to-end conversations), into results/, and then
-pipeline/metrics.py. `rasa test` loads the model once per evaluation; one load serves both here, and
-the load skips tracing a training step whose result it throws away (build_models_eagerly).
+(`--successes`; test stories as end-to-end conversations, `rasa test core --e2e`), into results/,
+and then pipeline/metrics.py. `rasa test` loads the model once per evaluation; one load serves both
+here. The model is loaded exactly as Rasa loads it: building its TensorFlow models eagerly made
+loading faster but changed TED's predictions on a bot with forms, so every figure must come from
+Rasa's own load (tests/test_metrics_equal_rasa.py checks them against `rasa test` on three bots).
+Rasa writes its JSON reports with keys in varying order; they are rewritten with sorted keys so
+identical inputs give identical results/ (and an unchanged dvc.lock).
 """
 
 import argparse
 import asyncio
+import json
 import sys
 from pathlib import Path
 
 from pipeline import metrics, params, paths
 from pipeline.params import ParamsError
 from pipeline.rasa_start import start_like_the_rasa_command
-
-
-def build_models_eagerly() -> None:
-    """Make Rasa's model loading cheaper without changing a prediction.
-
-    To give a TensorFlow model (DIET, TED, ResponseSelector) weights of the right shapes, Rasa's
-    load trains it one step on one example, then loads the trained weights over the result.
-    Traced into a graph, that throwaway step is most of a load (~15 s CPU per model on 2 cores);
-    run eagerly it takes well under a second. Each model goes back to its configured mode right
-    after its weights are loaded, so predictions run traced, as in `rasa test`: the same
-    predictions and confidences.
-    """
-    from rasa.utils.tensorflow.models import RasaModel
-
-    compile_model, load_weights = RasaModel.compile, RasaModel.load_weights
-
-    def compile_eagerly(model, *args, run_eagerly=None, **kwargs):
-        model.configured_run_eagerly = run_eagerly
-        compile_model(model, *args, run_eagerly=True, **kwargs)
-
-    def load_weights_then_restore_mode(model, *args, **kwargs):
-        loaded = load_weights(model, *args, **kwargs)
-        model.run_eagerly = model.configured_run_eagerly
-        return loaded
-
-    RasaModel.compile = compile_eagerly
-    RasaModel.load_weights = load_weights_then_restore_mode
 
 
 async def evaluate(model: Path, nlu: Path, stories: str, out: Path, domain: Path) -> None:
@@ -64,6 +42,13 @@ async def evaluate(model: Path, nlu: Path, stories: str, out: Path, domain: Path
     )
 
 
+def sort_report_keys(out: Path) -> None:
+    """Rewrites each JSON report in `out` with sorted keys (same content, stable bytes)."""
+    for path in sorted(out.glob("*.json")):
+        report = json.loads(path.read_text())
+        path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--params", type=Path, default=paths.PARAMS)
@@ -81,8 +66,8 @@ def main(argv=None) -> int:
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
     start_like_the_rasa_command()
-    build_models_eagerly()
     asyncio.run(evaluate(args.model, args.nlu, stories, args.out, args.domain))
+    sort_report_keys(args.out)
     print("\n".join(metrics.summary(metrics.write_all(args.out))))
     return 0
 

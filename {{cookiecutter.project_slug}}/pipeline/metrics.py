@@ -1,16 +1,19 @@
-"""Turn the reports of `rasa test` into compact metrics, plot data and details DVC tracks.
+"""Turn the reports of `rasa test` into headline metrics, per-label figures and plot data.
 
     python -m pipeline.metrics results      (the test stage, after `rasa test --out results`)
 
 Writes, from what Rasa reported (a bot without entities or retrieval intents gets no file for
 them, rather than zeros):
-    metrics/nlu.json        intents: accuracy, weighted_f1, macro_f1, intent_f1.<intent>
-    metrics/entities.json   per entity extractor: weighted_f1, precision, recall and, per
-                            entity, entity_f1, entity_precision, entity_recall
-    metrics/responses.json  retrieval intents: accuracy, weighted_f1, macro_f1, response_f1.<key>
+    metrics/nlu.json        intents: accuracy, weighted_f1, macro_f1, examples
+    metrics/entities.json   per entity extractor: weighted_f1, precision, recall
+    metrics/responses.json  retrieval intents: accuracy, weighted_f1, macro_f1
     metrics/core.json       stories: conversation_accuracy, action_accuracy, action_f1, ...
+    evaluation/intents.json, entities.json (per extractor), responses.json: per label f1,
+                            precision, recall and support (held-out examples)
     plots/intent_confusion.csv, plots/intent_f1.csv, plots/entity_f1.csv
     evaluation/failed_stories.json   each failed test story and its first wrong turn
+metrics/ holds headline figures only, so `dvc metrics show` and `dvc exp show` stay a few columns
+wide whatever the number of intents; the per-label figures live in evaluation/ for the report.
 Rasa's reports key averages as "weighted avg" (DVC would show `weighted avg.f1-score`); the
 files written here use short snake_case names instead.
 """
@@ -22,12 +25,16 @@ import re
 import sys
 from pathlib import Path
 
+import yaml
+
 from pipeline import paths
 
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 # <Extractor>_report.json files that are not entity extractors' reports.
 NOT_ENTITY_REPORTS = {"intent", "response_selection", "story", "TEDPolicy"}
-STORY = re.compile(r"^- story: (?P<name>.+?)(?: \((?P<file>[^()]*)\))?$")
+STORY_LINE = re.compile(r"^- story:")  # Rasa writes each failed story at column 0
+# Rasa names a failed story "<name> (<test stories file>)".
+SOURCE = re.compile(r"^(?P<name>.*) \((?P<file>[^()]*)\)$", re.DOTALL)
 WRONG_TURN = re.compile(r"^\s*- (?P<kind>\w+): (?P<expected>.*?)\s+# predicted: (?P<predicted>.+)$")
 
 
@@ -50,40 +57,50 @@ def _accuracy(report: dict) -> float:
     return report["micro avg"]["f1-score"]
 
 
+def label_figures(report: dict) -> dict:
+    """{label: {f1, precision, recall, support}} of one Rasa report, labels sorted."""
+    return {
+        name: {
+            "f1": _round(report[name]["f1-score"]),
+            "precision": _round(report[name]["precision"]),
+            "recall": _round(report[name]["recall"]),
+            "support": int(report[name]["support"]),
+        }
+        for name in _labels(report)
+    }
+
+
 def nlu_metrics(report: dict) -> dict:
     return {
         "accuracy": _round(_accuracy(report)),
         "weighted_f1": _round(report["weighted avg"]["f1-score"]),
         "macro_f1": _round(report["macro avg"]["f1-score"]),
-        "intent_f1": {name: _round(report[name]["f1-score"]) for name in _labels(report)},
+        "examples": int(report["weighted avg"]["support"]),
     }
 
 
 def entity_metrics(report: dict) -> dict | None:
-    """One extractor's report, or None when it had no entity to evaluate."""
-    entities = _labels(report)
-    if not entities or "weighted avg" not in report:
+    """One extractor's headline figures, or None when it had no entity to evaluate."""
+    if not _labels(report) or "weighted avg" not in report:
         return None
     weighted = report["weighted avg"]
     return {
         "weighted_f1": _round(weighted["f1-score"]),
         "precision": _round(weighted["precision"]),
         "recall": _round(weighted["recall"]),
-        "entity_f1": {name: _round(report[name]["f1-score"]) for name in entities},
-        "entity_precision": {name: _round(report[name]["precision"]) for name in entities},
-        "entity_recall": {name: _round(report[name]["recall"]) for name in entities},
     }
 
 
-def all_entity_metrics(results: Path) -> dict:
+def entity_reports(results: Path) -> dict:
+    """{extractor: its Rasa report} for every extractor that evaluated an entity."""
     found = {}
     for path in sorted(results.glob("*_report.json")):
         extractor = path.name[: -len("_report.json")]
         if extractor in NOT_ENTITY_REPORTS:
             continue
-        metrics = entity_metrics(json.loads(path.read_text()))
-        if metrics:
-            found[extractor] = metrics
+        report = json.loads(path.read_text())
+        if entity_metrics(report):
+            found[extractor] = report
     return found
 
 
@@ -94,7 +111,6 @@ def response_metrics(report: dict | None) -> dict | None:
         "accuracy": _round(_accuracy(report)),
         "weighted_f1": _round(report["weighted avg"]["f1-score"]),
         "macro_f1": _round(report["macro avg"]["f1-score"]),
-        "response_f1": {name: _round(report[name]["f1-score"]) for name in _labels(report)},
     }
 
 
@@ -128,25 +144,38 @@ def confusion_rows(results: Path) -> list[dict]:
 def failed_stories(path: Path) -> list[dict]:
     """Each story of Rasa's failed_test_stories.yml with its first wrong turn.
 
-    Rasa marks a wrong turn with a `# predicted: ...` comment, which a YAML parser drops,
-    so the file is read line by line.
+    Names come from a YAML parser (Rasa quotes a name holding `: `, ` #` or quotes); the
+    `# predicted: ...` comments that mark a wrong turn are dropped by any parser, so they are
+    read line by line, each story's lines starting at its `- story:` line.
     """
     if not path.exists():
         return []
+    text = path.read_text()
+    parsed = (yaml.safe_load(text) or {}).get("stories") or []
+    blocks: list[list[str]] = []
+    for line in text.splitlines():
+        if STORY_LINE.match(line):
+            blocks.append([])
+        elif blocks:
+            blocks[-1].append(line)
     stories = []
-    for line in path.read_text().splitlines():
-        story = STORY.match(line)
-        if story:
-            stories.append({"story": story["name"], "file": story["file"], "first_wrong": None})
-            continue
+    for story, lines in zip(parsed, blocks, strict=True):
+        source = SOURCE.match(str(story["story"]))
+        name, file = (source["name"], source["file"]) if source else (str(story["story"]), None)
+        stories.append({"story": name, "file": file, "first_wrong": _first_wrong(lines)})
+    return stories
+
+
+def _first_wrong(lines: list[str]) -> dict | None:
+    for line in lines:
         wrong = WRONG_TURN.match(line)
-        if wrong and stories and stories[-1]["first_wrong"] is None:
-            stories[-1]["first_wrong"] = {
+        if wrong:
+            return {
                 "kind": wrong["kind"],
                 "expected": wrong["expected"],
                 "predicted": wrong["predicted"],
             }
-    return stories
+    return None
 
 
 def _write_json(path: Path, data) -> None:
@@ -162,44 +191,57 @@ def _write_csv(path: Path, fields: list, rows: list) -> None:
         writer.writerows(rows)
 
 
-def entity_f1_rows(entities: dict) -> list[dict]:
-    several = len(entities) > 1
+def entity_f1_rows(entity_labels: dict) -> list[dict]:
+    several = len(entity_labels) > 1
     return [
-        {"entity": f"{name} ({extractor})" if several else name, "f1": f1}
-        for extractor, metrics in entities.items()
-        for name, f1 in metrics["entity_f1"].items()
+        {"entity": f"{name} ({extractor})" if several else name, "f1": figures["f1"]}
+        for extractor, labels in entity_labels.items()
+        for name, figures in labels.items()
     ]
 
 
+def _write_or_remove(path: Path, data) -> None:
+    """Writes data, or removes what an earlier run wrote when there is none now."""
+    if data:
+        _write_json(path, data)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def write_all(results: Path, root: Path = Path(".")) -> dict:
-    """Every metrics, plot and details file from one `rasa test` output folder."""
-    written = {}
-    nlu = nlu_metrics(json.loads((results / "intent_report.json").read_text()))
-    _write_json(root / paths.NLU_METRICS, nlu)
-    written["nlu"] = nlu
+    """Every metrics, per-label, plot and details file from one `rasa test` output folder."""
+    intent_report = json.loads((results / "intent_report.json").read_text())
+    entities = entity_reports(results)
+    response_report = _read(results / "response_selection_report.json")
+    written = {
+        "nlu": nlu_metrics(intent_report),
+        "entities": {name: entity_metrics(report) for name, report in entities.items()},
+        "responses": response_metrics(response_report),
+        "core": core_metrics(json.loads((results / "story_report.json").read_text())),
+        "intents": label_figures(intent_report),
+        "entity_labels": {name: label_figures(report) for name, report in entities.items()},
+        "response_labels": label_figures(response_report) if response_report else {},
+    }
+    for name in ("nlu", "entities", "responses", "core"):
+        _write_or_remove(root / paths.METRICS / f"{name}.json", written[name])
+    _write_or_remove(root / paths.INTENT_LABELS, written["intents"])
+    _write_or_remove(root / paths.ENTITY_LABELS, written["entity_labels"])
+    _write_or_remove(root / paths.RESPONSE_LABELS, written["response_labels"])
+
     _write_csv(
         root / paths.INTENT_CONFUSION,
         ["actual", "predicted", "text"],
         confusion_rows(results),
     )
-    f1_rows = [{"intent": k, "f1": v} for k, v in nlu["intent_f1"].items()]
+    f1_rows = [{"intent": k, "f1": v["f1"]} for k, v in written["intents"].items()]
     _write_csv(root / paths.INTENT_F1, ["intent", "f1"], f1_rows)
-
-    entities = all_entity_metrics(results)
     if entities:
-        _write_json(root / paths.ENTITY_METRICS, entities)
-        _write_csv(root / paths.ENTITY_F1, ["entity", "f1"], entity_f1_rows(entities))
-        written["entities"] = entities
-    responses = response_metrics(_read(results / "response_selection_report.json"))
-    if responses:
-        _write_json(root / paths.RESPONSE_METRICS, responses)
-        written["responses"] = responses
-
-    core = core_metrics(json.loads((results / "story_report.json").read_text()))
-    _write_json(root / paths.CORE_METRICS, core)
-    written["core"] = core
+        rows = entity_f1_rows(written["entity_labels"])
+        _write_csv(root / paths.ENTITY_F1, ["entity", "f1"], rows)
+    else:
+        (root / paths.ENTITY_F1).unlink(missing_ok=True)
     _write_json(root / paths.FAILED_STORIES, failed_stories(results / "failed_test_stories.yml"))
-    return written
+    return {key: value for key, value in written.items() if value}
 
 
 def summary(written: dict) -> list[str]:
@@ -207,7 +249,7 @@ def summary(written: dict) -> list[str]:
     nlu, core = written["nlu"], written["core"]
     lines = [
         f"intents      accuracy {nlu['accuracy']:.4f}  weighted F1 {nlu['weighted_f1']:.4f}"
-        f"  ({len(nlu['intent_f1'])} intents)",
+        f"  ({len(written.get('intents') or {})} intents, {nlu['examples']} examples)",
     ]
     for extractor, metrics in written.get("entities", {}).items():
         lines.append(
@@ -218,7 +260,8 @@ def summary(written: dict) -> list[str]:
         responses = written["responses"]
         lines.append(
             f"responses    accuracy {responses['accuracy']:.4f}  weighted F1 "
-            f"{responses['weighted_f1']:.4f}  ({len(responses['response_f1'])} responses)"
+            f"{responses['weighted_f1']:.4f}  ({len(written.get('response_labels') or {})}"
+            " responses)"
         )
     lines.append(
         f"stories      {core['conversations_correct']}/{core['conversations_total']} correct"
@@ -229,10 +272,13 @@ def summary(written: dict) -> list[str]:
 
 
 def read_all(root: Path = Path(".")) -> dict:
-    """What write_all() wrote, read back from metrics/."""
-    names = ["nlu", "entities", "responses", "core"]
-    found = {name: _read(root / paths.METRICS / f"{name}.json") for name in names}
-    return {key: value for key, value in found.items() if value is not None}
+    """What write_all() wrote, read back from metrics/ and evaluation/."""
+    found = {name: _read(root / paths.METRICS / f"{name}.json") for name in ("nlu", "entities")}
+    found |= {name: _read(root / paths.METRICS / f"{name}.json") for name in ("responses", "core")}
+    found["intents"] = _read(root / paths.INTENT_LABELS)
+    found["entity_labels"] = _read(root / paths.ENTITY_LABELS)
+    found["response_labels"] = _read(root / paths.RESPONSE_LABELS)
+    return {key: value for key, value in found.items() if value}
 
 
 def main(argv=None) -> int:

@@ -4,6 +4,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.loading import load_data
 
-from pipeline import metrics, params, rasa_config
+from pipeline import evaluate, metrics, params, rasa_config, rasa_start
 from pipeline import split as split_nlu
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -417,12 +418,19 @@ def prediction(text: str, intent: str, predicted, confidence: float = 0.9) -> di
     }
 
 
-def test_nlu_metrics_are_compact_and_rounded():
+def test_nlu_metrics_are_headline_figures_only():
     assert metrics.nlu_metrics(INTENT_REPORT) == {
         "accuracy": 0.9,
         "weighted_f1": 0.8967,
         "macro_f1": 0.8901,
-        "intent_f1": {"goodbye": 0.9231, "greet": 0.8571},
+        "examples": 10,
+    }
+
+
+def test_label_figures_hold_f1_precision_recall_and_support_per_label():
+    assert metrics.label_figures(INTENT_REPORT) == {
+        "goodbye": {"f1": 0.9231, "precision": 0.8571, "recall": 1.0, "support": 6},
+        "greet": {"f1": 0.8571, "precision": 1.0, "recall": 0.75, "support": 4},
     }
 
 
@@ -473,6 +481,48 @@ stories:
 """
 
 
+# What Rasa 3.6.21 writes (YAMLStoryWriter) for test stories whose names hold `: `, ` #`,
+# quotes or parentheses: quoted names, the test stories file appended in parentheses.
+QUOTED_FAILED_STORIES = """version: "3.1"
+stories:
+- story: 'booking: a table for two (tests/test_stories.yml)'
+  steps:
+  - intent: book_table  # predicted: greet: I want to book a table
+  - action: booking_form
+- story: 'delivery #1, with an FAQ (tests/test_stories.yml)'
+  steps:
+  - intent: order_delivery
+  - action: delivery_form  # predicted: utter_default
+- story: the user says "stop" (politely) (tests/stories/stop.yml)
+  steps:
+  - intent: stop
+  - action: action_deactivate_loop  # predicted: action_listen
+- story: "wrong on purpose: 'hello' answered with goodbye #2 (tests/test_stories.yml)"
+  steps:
+  - intent: greet
+  - action: utter_goodbye  # predicted: utter_greet
+"""
+
+
+def test_failed_story_names_that_rasa_quotes_are_read_without_quotes_or_file(tmp_path):
+    (tmp_path / "failed_test_stories.yml").write_text(QUOTED_FAILED_STORIES)
+
+    failed = metrics.failed_stories(tmp_path / "failed_test_stories.yml")
+
+    assert [(story["story"], story["file"]) for story in failed] == [
+        ("booking: a table for two", "tests/test_stories.yml"),
+        ("delivery #1, with an FAQ", "tests/test_stories.yml"),
+        ('the user says "stop" (politely)', "tests/stories/stop.yml"),
+        ("wrong on purpose: 'hello' answered with goodbye #2", "tests/test_stories.yml"),
+    ]
+    assert [story["first_wrong"]["predicted"] for story in failed] == [
+        "greet: I want to book a table",
+        "utter_default",
+        "action_listen",
+        "utter_greet",
+    ]
+
+
 def test_failed_stories_name_the_first_wrong_turn(tmp_path):
     (tmp_path / "failed_test_stories.yml").write_text(FAILED_STORIES)
 
@@ -513,9 +563,12 @@ def test_entity_metrics_per_extractor_and_none_without_entities():
         "weighted_f1": 0.7778,
         "precision": 0.9,
         "recall": 0.75,
-        "entity_f1": {"city": 0.6667, "product": 0.8889},
-        "entity_precision": {"city": 1.0, "product": 0.8},
-        "entity_recall": {"city": 0.5, "product": 1.0},
+    }
+    assert metrics.label_figures(ENTITY_REPORT)["city"] == {
+        "f1": 0.6667,
+        "precision": 1.0,
+        "recall": 0.5,
+        "support": 4,
     }
     assert metrics.entity_metrics({}) is None
 
@@ -545,7 +598,13 @@ def test_write_all_writes_metrics_plot_data_and_failed_stories(tmp_path):
         STORY_REPORT
     )
     entities = json.loads((tmp_path / "metrics/entities.json").read_text())
-    assert list(entities) == ["DIETClassifier"]
+    assert entities == {"DIETClassifier": metrics.entity_metrics(ENTITY_REPORT)}
+    assert json.loads((tmp_path / "evaluation/intents.json").read_text()) == (
+        metrics.label_figures(INTENT_REPORT)
+    )
+    entity_labels = json.loads((tmp_path / "evaluation/entities.json").read_text())
+    assert entity_labels == {"DIETClassifier": metrics.label_figures(ENTITY_REPORT)}
+    assert not (tmp_path / "evaluation/responses.json").exists()
     with (tmp_path / "plots/intent_f1.csv").open() as handle:
         assert list(csv.DictReader(handle)) == [
             {"intent": "goodbye", "f1": "0.9231"},
@@ -559,10 +618,28 @@ def test_write_all_writes_metrics_plot_data_and_failed_stories(tmp_path):
 
 
 def test_a_bot_without_entities_or_retrieval_intents_gets_no_file_for_them(tmp_path):
+    metrics.write_all(results_folder(tmp_path, entities=True), root=tmp_path)
+    # the bot loses its entities: what the earlier run wrote for them goes
+    shutil.rmtree(tmp_path / "results")
     metrics.write_all(results_folder(tmp_path, entities=False), root=tmp_path)
 
     assert sorted(p.name for p in (tmp_path / "metrics").iterdir()) == ["core.json", "nlu.json"]
+    assert sorted(p.name for p in (tmp_path / "evaluation").iterdir()) == [
+        "failed_stories.json",
+        "intents.json",
+    ]
     assert not (tmp_path / "plots/entity_f1.csv").exists()
+
+
+def test_metrics_files_hold_no_per_label_figure(tmp_path):
+    """dvc metrics show / exp show get a column per number in metrics/: headline figures only."""
+    metrics.write_all(results_folder(tmp_path, entities=True), root=tmp_path)
+
+    for path in (tmp_path / "metrics").iterdir():
+        for figures in json.loads(path.read_text()).values():
+            flat = figures.values() if isinstance(figures, dict) else [figures]
+            assert all(isinstance(value, (int, float)) for value in flat), path.name
+    assert len(json.loads((tmp_path / "metrics/nlu.json").read_text())) == 4
 
 
 def test_summary_prints_one_headline_per_line(tmp_path):
@@ -571,10 +648,78 @@ def test_summary_prints_one_headline_per_line(tmp_path):
     lines = metrics.summary(metrics.read_all(tmp_path))
 
     assert lines == [
-        "intents      accuracy 0.9000  weighted F1 0.8967  (2 intents)",
+        "intents      accuracy 0.9000  weighted F1 0.8967  (2 intents, 10 examples)",
         "entities     weighted F1 0.7778  precision 0.9000  recall 0.7500  (DIETClassifier)",
         "stories      5/6 correct (conversation accuracy 0.8333), action F1 0.9662",
     ]
+
+
+# --- evaluate.py --------------------------------------------------------------------------
+
+
+def test_rasa_s_json_reports_are_rewritten_with_sorted_keys(tmp_path):
+    """Rasa writes report keys in varying order: identical runs must give identical bytes."""
+    unsorted = {"greet": {"support": 2, "f1-score": 1.0}, "b": 1}
+    (tmp_path / "intent_report.json").write_text(json.dumps(unsorted))
+    (tmp_path / "failed_test_stories.yml").write_text("stories: []\n")
+
+    evaluate.sort_report_keys(tmp_path)
+
+    assert (tmp_path / "intent_report.json").read_text() == (
+        '{\n  "b": 1,\n  "greet": {\n    "f1-score": 1.0,\n    "support": 2\n  }\n}\n'
+    )
+    assert (tmp_path / "failed_test_stories.yml").read_text() == "stories: []\n"
+
+
+# --- rasa_start.py ------------------------------------------------------------------------
+
+QUIET_START = """
+import warnings
+from pipeline.rasa_start import start_like_the_rasa_command
+start_like_the_rasa_command()
+from rasa.core.agent import Agent  # SQLAlchemy warns while imported
+import matplotlib.pyplot as plt  # pyparsing too
+from rasa.shared.utils.io import raise_warning
+from tqdm import tqdm
+raise_warning("Issue found in 'data/stories.yml': intent 'good_bye' is not in the domain.")
+warnings.warn("a deprecation in a library", DeprecationWarning)
+for _ in tqdm(range(3), desc="Epochs", disable=False):
+    pass
+"""
+
+
+def test_a_run_shows_rasa_s_warnings_about_the_bot_but_not_the_libraries_noise():
+    result = subprocess.run(
+        [sys.executable, "-c", QUIET_START],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "intent 'good_bye' is not in the domain" in result.stderr
+    for noise in ("MovedIn20Warning", "PyparsingDeprecationWarning", "a deprecation in a library"):
+        assert noise not in result.stderr, noise
+    assert "Epochs" not in result.stderr, "progress bars are for terminals, not logs"
+
+
+@pytest.mark.parametrize(
+    "category, filename, library",
+    [
+        (DeprecationWarning, ".venv/lib/python3.10/site-packages/sqlalchemy/orm/x.py", True),
+        (UserWarning, ".venv/lib/python3.10/site-packages/sklearn/metrics/x.py", True),
+        (UserWarning, ".venv/lib/python3.10/site-packages/rasa/shared/utils/io.py", False),
+        (FutureWarning, ".venv/lib/python3.10/site-packages/rasa/shared/utils/io.py", False),
+        (DeprecationWarning, ".venv/lib/python3.10/site-packages/rasa/core/x.py", True),
+        (UserWarning, "actions/actions.py", False),
+        (DeprecationWarning, "/usr/lib/python3.10/random.py", True),
+        (DeprecationWarning, "<frozen importlib._bootstrap>", True),
+    ],
+)
+def test_which_warnings_are_a_library_s_business(category, filename, library):
+    path = filename if filename.startswith(("/", "<")) else str(Path.cwd() / filename)
+    assert rasa_start._from_a_library("message", category, path) is library
 
 
 # --- train.py (validation; training itself is the end-to-end tests' job) ------------------
