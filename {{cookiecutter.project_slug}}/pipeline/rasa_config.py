@@ -150,22 +150,31 @@ def write_merged(config_path: Path, train: dict | None, out: Path) -> dict:
     return merged
 
 
-def adopt_files(config_path: Path, params_path: Path) -> dict:
-    """adopt() on the files, keeping their comments and layout (ruamel round trip)."""
+def round_trip():
+    """ruamel's YAML reader and writer that keeps comments and layout."""
     from ruamel.yaml import YAML
 
     rt = YAML()
     rt.preserve_quotes = True
     rt.indent(mapping=2, sequence=4, offset=2)
-    before = params_path.read_text()
-    settings = rt.load(before)
-    config, train = adopt(rt.load(config_path), settings.get("train"))
-    settings["train"] = train
-    with config_path.open("w") as handle:
-        rt.dump(config, handle)
+    return rt
+
+
+def dump_keeping_layout(data, path: Path) -> None:
+    """Writes `data` (loaded with round_trip()) over `path`, with its blank lines kept."""
     written = io.StringIO()
-    rt.dump(settings, written)
-    params_path.write_text(keep_blank_lines(before, written.getvalue()))
+    round_trip().dump(data, written)
+    before = path.read_text() if path.exists() else ""
+    path.write_text(keep_blank_lines(before, written.getvalue()))
+
+
+def adopt_files(config_path: Path, params_path: Path) -> dict:
+    """adopt() on the files, keeping their comments and layout (ruamel round trip)."""
+    settings = round_trip().load(params_path.read_text())
+    config, train = adopt(round_trip().load(config_path.read_text()), settings.get("train"))
+    settings["train"] = train
+    dump_keeping_layout(config, config_path)
+    dump_keeping_layout(settings, params_path)
     return train
 
 

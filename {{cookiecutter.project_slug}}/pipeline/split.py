@@ -3,7 +3,8 @@
     python -m pipeline.split      -> split/train.yml, split/test.yml (the split stage)
 
 Every NLU file under data/ is read, whatever its name or folder, as `rasa train --data data`
-would; responses kept in data files go to the training split with the examples. With `split.nlu_test_set: holdout`, a seeded fraction of each intent is held out (each
+would; responses kept in data files go to the training split with the examples. With
+`split.nlu_test_set: holdout`, a seeded fraction of each intent is held out (each
 retrieval intent such as `faq/ask_hours` counted on its own). Every intent with two or more
 examples lands in both sets; one with a single example trains. Synonyms, regexes and lookup
 tables are not examples: they stay in the training data. A text labelled with two intents

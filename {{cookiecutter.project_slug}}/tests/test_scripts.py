@@ -151,9 +151,7 @@ def test_adopt_files_keeps_comments_and_gives_a_config_that_merges(tmp_path):
         "# our bot\nlanguage: en\npipeline:\n  - name: DIETClassifier  # intents\n"
         "    epochs: 300\npolicies:\n  - name: RulePolicy\n"
     )
-    params.write_text(
-        "# knobs\ntrain:\n  TEDPolicy:\n    epochs: 5\n\ngate:\n  max_drop: 0.02\n"
-    )
+    params.write_text("# knobs\ntrain:\n  TEDPolicy:\n    epochs: 5\n\ngate:\n  max_drop: 0.02\n")
 
     rasa_config.adopt_files(config, params)
 
