@@ -53,6 +53,7 @@ OUR_TESTS = {
 }
 RASA_ITSELF = {"rasa", "rasa-sdk", "rasa-pro", "rasa-plus"}  # bot.in pins Rasa; it brings rasa-sdk
 BOT_IN = Path("requirements/bot.in")
+BOT_LOCK = Path("requirements/bot.txt")
 ACTIONS = Path("actions")
 # Components that fall with the one that loads their model.
 FAMILIES = {
@@ -250,7 +251,14 @@ def use_test_set(nlu: list[Path], report: Report) -> None:
 
 
 def requirement_name(line: str) -> str:
-    return re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0].lower().replace("_", "-")
+    """The package a requirement line names, normalized as pip compares names."""
+    return re.sub(r"[-_.]+", "-", re.split(r"[\s<>=!~;\[@]", line, maxsplit=1)[0]).lower()
+
+
+def locked_names() -> set[str]:
+    """The packages requirements/bot.txt pins: Rasa 3.6's and the bot's own."""
+    lock = BOT_LOCK.read_text() if BOT_LOCK.exists() else ""
+    return {requirement_name(line) for line in lock.splitlines() if "==" in line[:80]}
 
 
 def merge_requirements(bot: Path, report: Report) -> bool:
@@ -263,6 +271,7 @@ def merge_requirements(bot: Path, report: Report) -> bool:
     ]
     text = BOT_IN.read_text()
     have = {requirement_name(line) for line in text.splitlines() if line.strip()[:1].isalnum()}
+    locked = locked_names()
     added, left = [], set()
     for path in files:
         for raw in path.read_text().splitlines():
@@ -272,9 +281,15 @@ def merge_requirements(bot: Path, report: Report) -> bool:
             name = requirement_name(line)
             if name in RASA_ITSELF:
                 left.add(name)
-            elif name not in have:
+            elif name in have:
+                continue
+            elif name in locked:  # Rasa pins it: the bot's version would only fight Rasa's
+                asked = line[re.match(r"[\w.-]+(\[.*?\])?", line).end() :].strip()
+                note = f", which asks for {asked}; Rasa's pinned version stays" if asked else ""
+                added.append(f"{name}  # {path.relative_to(bot)}{note}")
+            else:
                 added.append(f"{line}  # {path.relative_to(bot)}")
-                have.add(name)
+            have.add(name)
     if left:
         report.did.append(
             f"requirements/bot.in: left out {', '.join(sorted(left))} "

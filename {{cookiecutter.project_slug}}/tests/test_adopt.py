@@ -24,6 +24,7 @@ PROJECT_FILES = [
     "tests/test_stories.yml",
     "tests/test_actions.py",
     "requirements/bot.in",
+    "requirements/bot.txt",
 ]
 CONFIG = """# their bot
 language: en
@@ -54,7 +55,7 @@ THEIR_FILES = {
     "data/.DS_Store": "\x00Bud1",
     "actions/actions.py": "import dateutil\n",
     "actions/requirements-actions.txt": "rasa-sdk==3.6.2\n# dates\npython-dateutil>=2.8  # due\n",
-    "requirements.txt": "rasa[spacy]==3.6.21\n-r actions/requirements.txt\nRequests_Toolbelt",
+    "requirements.txt": "rasa[spacy]==3.1.0\n-r actions/requirements.txt\npytablewriter>=1.2\n",
     "requirements-dev.txt": "black\n",
     "tests/test_stories.yml": """version: "3.1"
 stories:
@@ -135,8 +136,12 @@ def test_adopt_brings_the_bot_in_place_of_the_example_and_a_second_run_changes_n
     assert "Duckling" not in config and "# dates; needs" not in config
     assert "# their bot" in config and "\n\npolicies:" in config
     bot_in = (here / "requirements/bot.in").read_text()
-    assert "python-dateutil>=2.8  # actions/requirements-actions.txt" in bot_in
-    assert "Requests_Toolbelt  # requirements.txt" in bot_in
+    assert "pytablewriter>=1.2  # requirements.txt\n" in bot_in
+    # a package Rasa pins keeps Rasa's version: the bot's own would only conflict with it
+    assert (
+        "python-dateutil  # actions/requirements-actions.txt, which asks for >=2.8; "
+        "Rasa's pinned version stays\n"
+    ) in bot_in
     assert "black" not in bot_in
     assert [line for line in bot_in.splitlines() if line.startswith("rasa")] == ["rasa==3.6.21"]
     assert relocked == [True]
