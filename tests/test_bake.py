@@ -284,6 +284,8 @@ def test_makefile_help_lists_the_targets(default_project):
     targets = [
         "install",
         "repro",
+        "adopt",
+        "lock-bot",
         "push",
         "pull",
         "report",
