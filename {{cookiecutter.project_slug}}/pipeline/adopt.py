@@ -8,8 +8,8 @@ It does the README's "Bring your own bot" steps:
    then depends on that), config.yml, actions/, endpoints.yml and credentials.yml, and from its
    tests/ folder the test stories (to tests/) and a hand-written NLU test set (to tests/nlu/, which
    becomes params.yaml's split.nlu_test_set);
-2. adds the packages its requirements files name to requirements/bot.in and re-locks the bot's
-   environment only;
+2. adds the packages its requirements files name to requirements/bot.in (by name alone when
+   Rasa pins them: Rasa's version stays) and re-locks the bot's environment only;
 3. removes from config.yml the components this machine cannot run (a service that does not
    answer, a package or model that is not installed), unless --keep names them;
 4. moves config.yml's tuned values into params.yaml (`make adopt-config`);
@@ -38,8 +38,8 @@ JUNK = shutil.ignore_patterns(
     ".DS_Store", "._*", "Thumbs.db", "desktop.ini", "__pycache__", "*.pyc"
 )
 THE_EXAMPLE_BOT = [
-    Path("tests/test_stories.yml"),
-    Path("tests/test_actions.py"),  # tests the example's action
+    paths.TESTS / "test_stories.yml",
+    paths.TESTS / "test_actions.py",  # tests the example's action
     paths.HAND_WRITTEN_NLU / "nlu_test.yml",
 ]
 # The template's own tests: a bot's file of the same name is not copied over them.
@@ -52,9 +52,6 @@ OUR_TESTS = {
     "test_scripts.py",
 }
 RASA_ITSELF = {"rasa", "rasa-sdk", "rasa-pro", "rasa-plus"}  # bot.in pins Rasa; it brings rasa-sdk
-BOT_IN = Path("requirements/bot.in")
-BOT_LOCK = Path("requirements/bot.txt")
-ACTIONS = Path("actions")
 # Components that fall with the one that loads their model.
 FAMILIES = {
     "SpacyNLP": {"SpacyTokenizer", "SpacyFeaturizer", "SpacyEntityExtractor"},
@@ -150,18 +147,18 @@ def copy_bot(bot: Path, report: Report) -> None:
         report.did.append(f"dvc.yaml: the train stage now depends on {domain_name()}")
     replace(bot / "config.yml", paths.CONFIG)
     if (bot / "actions").is_dir():
-        replace(bot / "actions", ACTIONS)
+        replace(bot / "actions", paths.ACTIONS)
         report.did.append("copied actions/")
     elif (bot / "actions.py").is_file():
-        remove(ACTIONS)
-        ACTIONS.mkdir()
-        shutil.copyfile(bot / "actions.py", ACTIONS / "actions.py")
-        (ACTIONS / "__init__.py").write_text("")
+        remove(paths.ACTIONS)
+        paths.ACTIONS.mkdir()
+        shutil.copyfile(bot / "actions.py", paths.ACTIONS / "actions.py")
+        (paths.ACTIONS / "__init__.py").write_text("")
         report.did.append("copied actions.py into actions/ (the action server runs `actions`)")
     else:
-        remove(ACTIONS)
-        ACTIONS.mkdir()
-        (ACTIONS / "__init__.py").write_text("")
+        remove(paths.ACTIONS)
+        paths.ACTIONS.mkdir()
+        (paths.ACTIONS / "__init__.py").write_text("")
         report.did.append("the bot has no custom actions: actions/ is empty")
     for name in ("endpoints.yml", "credentials.yml"):
         if (bot / name).is_file():
@@ -201,7 +198,7 @@ def copy_tests(bot: Path, report: Report) -> list[Path]:
         if path.suffix in (".yml", ".yaml") and not JUNK(str(path.parent), [path.name]):
             keys = yaml_keys(path)
             if keys & {"stories", "rules"}:
-                target = Path("tests") / relative
+                target = paths.TESTS / relative
                 stories.append(target)
             elif "nlu" in keys:
                 inside = relative.relative_to("nlu") if relative.parts[0] == "nlu" else relative
@@ -211,7 +208,7 @@ def copy_tests(bot: Path, report: Report) -> list[Path]:
                 skipped.append(relative)
                 continue
         elif path.suffix == ".py" and path.name not in OUR_TESTS:
-            target = Path("tests") / relative
+            target = paths.TESTS / relative
         else:
             skipped.append(relative)
             continue
@@ -257,7 +254,7 @@ def requirement_name(line: str) -> str:
 
 def locked_names() -> set[str]:
     """The packages requirements/bot.txt pins: Rasa 3.6's and the bot's own."""
-    lock = BOT_LOCK.read_text() if BOT_LOCK.exists() else ""
+    lock = paths.BOT_LOCK.read_text() if paths.BOT_LOCK.exists() else ""
     return {requirement_name(line) for line in lock.splitlines() if "==" in line[:80]}
 
 
@@ -269,7 +266,7 @@ def merge_requirements(bot: Path, report: Report) -> bool:
         + sorted(bot.glob("actions/requirements*.txt"))
         if not re.search(r"dev|test|doc|lint", p.name)
     ]
-    text = BOT_IN.read_text()
+    text = paths.BOT_REQUIREMENTS.read_text()
     have = {requirement_name(line) for line in text.splitlines() if line.strip()[:1].isalnum()}
     locked = locked_names()
     added, left = [], set()
@@ -297,7 +294,7 @@ def merge_requirements(bot: Path, report: Report) -> bool:
         )
     if not added:
         return False
-    BOT_IN.write_text(
+    paths.BOT_REQUIREMENTS.write_text(
         text.rstrip("\n") + "\n# The adopted bot's actions (make adopt)\n" + "\n".join(added) + "\n"
     )
     report.did.append(f"requirements/bot.in: added {', '.join(a.split('  #')[0] for a in added)}")

@@ -9,6 +9,10 @@ DOMAIN = Path("domain.yml")
 DOMAIN_DIR = Path("domain")  # a domain split over several files, which Rasa reads as one
 DATA = Path("data")
 HAND_WRITTEN_NLU = Path("tests/nlu")
+TESTS = Path("tests")
+ACTIONS = Path("actions")
+BOT_REQUIREMENTS = Path("requirements/bot.in")
+BOT_LOCK = Path("requirements/bot.txt")
 
 SPLIT = Path("split")
 NLU_TRAIN = SPLIT / "train.yml"
