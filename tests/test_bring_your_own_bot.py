@@ -1,75 +1,82 @@
-"""End-to-end: a team's own bot (tests/bots/helpdesk) put on a fresh bake the way its README says.
+"""End-to-end: a team's own bot (tests/bots/supportdesk) brought into a fresh bake with one command.
 
-The helpdesk bot has data in sub-folders, entities with synonyms, a lookup table, regexes, a
-retrieval intent, a form, custom actions, validation warnings and a config without
-`assistant_id`. `adopted_bot` follows the generated README's "Bring your own bot" steps, runs
-`make repro` and commits the result as the baseline; the checks after it change that project.
+The supportdesk bot is the helpdesk bot laid out as another team keeps it: a `domain/` folder,
+the retrieval intent's responses in a data file, files written for Rasa 3.0, a hand-written NLU
+test set, a component that needs a Duckling server, the actions' own requirements; besides data
+in sub-folders, entities with synonyms, a lookup table, regexes, a form, custom actions,
+validation warnings and a config without `assistant_id`. `adopted_bot` runs `make adopt BOT=...`
+on a copy of it with stray files added, then `make repro` untouched, and commits the result as the
+baseline; the checks after it change that project.
 """
 
 import json
+import re
 import shutil
 
 import pytest
 import yaml
 
-from support import TEMPLATE, bake, git, ran_stages, run
+from support import TEMPLATE, bake, git, git_status, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
-HELPDESK = TEMPLATE / "tests/bots/helpdesk"
+SUPPORTDESK = TEMPLATE / "tests/bots/supportdesk"
 DVC = ".venv-dvc/bin/dvc"
-OURS = [
-    "data",
-    "domain.yml",
-    "config.yml",
-    "actions",
-    "tests/test_stories.yml",
-    "tests/test_actions.py",
-    "tests/nlu/nlu_test.yml",
-]
-THEIRS = ["data", "domain.yml", "config.yml", "actions", "endpoints.yml"]
-FEW_EPOCHS = 20  # enough for the figures to mean something, short enough for CI
-
-
-def bring(project, bot):
-    """Step 1 of the README: delete our bot, copy in theirs."""
-    for rel in OURS:
-        path = project / rel
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-    for rel in THEIRS:
-        source = bot / rel
-        copy = shutil.copytree if source.is_dir() else shutil.copyfile
-        copy(source, project / rel)
-    for stories in (bot / "tests").glob("*.yml"):
-        shutil.copyfile(stories, project / "tests" / stories.name)
+EPOCHS = 20  # the bot's own config: enough for the figures to mean something, short for CI
 
 
 @pytest.fixture(scope="module")
-def adopted_bot(cookies_session):
+def adopted_bot(cookies_session, tmp_path_factory):
     project = bake(cookies_session)
     run(["make", "install"], project)
-    bring(project, HELPDESK)
-    config_before = (project / "config.yml").read_text()
-    adopted = run(["make", "adopt-config"], project).stdout
-    assert "params.yaml train.DIETClassifier: {'epochs': 100, 'random_seed': 7}" in adopted
-    config_adopted = (project / "config.yml").read_text()
-    assert config_adopted != config_before and "epochs" not in config_adopted
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    for options in params["train"].values():
-        if "epochs" in options:
-            options["epochs"] = FEW_EPOCHS
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    bot = tmp_path_factory.mktemp("their") / "supportdesk"
+    shutil.copytree(SUPPORTDESK, bot)
+    for folder in ("data", "data/nlu", "domain"):  # what Finder leaves behind; Rasa ignores it
+        (bot / folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\xff\xfe")
+    dvc_lock_before = (project / "requirements/dvc.txt").read_text()
 
+    adopted = run(["make", "adopt", f"BOT={bot}"], project).stdout
+    assert not (project / "data/.DS_Store").exists()
+    assert (project / "requirements/dvc.txt").read_text() == dvc_lock_before
     repro = run(["make", "repro"], project)
-    assert (project / "config.yml").read_text() == config_adopted, "Rasa rewrote config.yml"
     git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Bring the helpdesk bot")
-    return project, repro
+    git(project, "commit", "--quiet", "-m", "Bring the supportdesk bot")
+    again = run(["make", "adopt", f"BOT={bot}"], project).stdout
+    return project, adopted, again, repro
+
+
+def test_adopt_says_what_it_did_and_what_to_check(adopted_bot):
+    project, adopted, _, _ = adopted_bot
+    for line in [
+        "copied domain/ (4 files)",
+        "dvc.yaml: the train stage now depends on domain/",
+        "params.yaml split.nlu_test_set: tests/nlu/nlu_test.yml (the bot's NLU test set)",
+        "config.yml: removed DucklingEntityExtractor (needs a Duckling server at "
+        "http://localhost:8000, which does not answer;",
+        f"params.yaml train.DIETClassifier: {{'epochs': {EPOCHS}, 'random_seed': 7}}",
+        "requirements/bot.in: left out rasa-sdk (the pinned Rasa brings its own)",
+        "requirements/bot.in: added python-dateutil\n",
+        "Check before committing:",
+    ]:
+        assert line in adopted, line
+    assert not (project / "domain.yml").exists() and (project / "domain").is_dir()
+    config = (project / "config.yml").read_text()
+    assert "epochs" not in config and "Duckling" not in config
+    lock = (project / "requirements/bot.txt").read_text()
+    dateutil = re.search(r"^python-dateutil==.*\n((?:\s+#.*\n)+)", lock, re.M)[1]
+    assert "-r requirements/bot.in" in dateutil, "the bot's lock was re-resolved with bot.in"
+
+
+def test_adopting_again_changes_nothing(adopted_bot):
+    project, _, again, _ = adopted_bot
+    assert "adopted " in again
+    assert git_status(project) == "", "a second `make adopt` of the same bot changed files"
 
 
 def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_result(adopted_bot):
-    project, repro = adopted_bot
+    project, _, _, repro = adopted_bot
     assert ran_stages(repro.stdout + repro.stderr) == ["split", "train", "test"]
+    assert "(tests/nlu/nlu_test.yml)" in repro.stdout, "the split uses the hand-written test set"
     warnings = json.loads((project / "evaluation/validation.json").read_text())["warnings"]
     assert any("is not used in any story or rule" in w for w in warnings), warnings
 
@@ -92,19 +99,19 @@ def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_re
     trained_with = yaml.safe_load((project / "models/config.yml").read_text())
     assert trained_with["assistant_id"] == project.name
     diet = next(c for c in trained_with["pipeline"] if c["name"] == "DIETClassifier")
-    assert (diet["epochs"], diet["random_seed"]) == (FEW_EPOCHS, 7)
+    assert (diet["epochs"], diet["random_seed"]) == (EPOCHS, 7)
     summary = [line.split()[0] for line in repro.stdout.strip().splitlines()[-5:]]
     assert summary[-1] == "stories" and {"intents", "entities", "responses"} <= set(summary)
 
 
 def test_data_validation_passes_with_warnings(adopted_bot):
-    project, _ = adopted_bot
+    project, *_ = adopted_bot
     result = run([".venv/bin/python", "-m", "pipeline.train", "--validate-only"], project)
     assert "validation: no errors," in result.stdout
 
 
 def test_adding_a_data_file_reruns_split_and_train(adopted_bot):
-    project, _ = adopted_bot
+    project, *_ = adopted_bot
     (project / "data/nlu/more").mkdir()
     (project / "data/nlu/more/greetings.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - good morning team\n'
@@ -116,7 +123,7 @@ def test_adding_a_data_file_reruns_split_and_train(adopted_bot):
 
 
 def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
-    project, _ = adopted_bot
+    project, *_ = adopted_bot
     config = project / "config.yml"
     original = config.read_text()
     config.write_text(original.replace("case_sensitive: false", "case_sensitive: true"))
@@ -128,7 +135,7 @@ def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
 
 
 def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_worse(adopted_bot):
-    project, _ = adopted_bot
+    project, *_ = adopted_bot
     run([DVC, "exp", "run", "-S", "train.DIETClassifier.epochs=2"], project)
     trained_with = yaml.safe_load((project / "models/config.yml").read_text())
     diet = next(c for c in trained_with["pipeline"] if c["name"] == "DIETClassifier")

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
     parser.add_argument("--params", type=Path, default=paths.PARAMS)
     parser.add_argument("--model", type=Path, default=paths.MODEL)
     parser.add_argument("--nlu", type=Path, default=paths.NLU_TEST)
-    parser.add_argument("--domain", type=Path, default=paths.DOMAIN)
+    parser.add_argument("--domain", type=Path, default=paths.domain())
     parser.add_argument("--out", type=Path, default=paths.RESULTS)
     args = parser.parse_args(argv)
     try:

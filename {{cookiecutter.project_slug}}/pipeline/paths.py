@@ -6,8 +6,13 @@ from pathlib import Path
 PARAMS = Path("params.yaml")
 CONFIG = Path("config.yml")
 DOMAIN = Path("domain.yml")
+DOMAIN_DIR = Path("domain")  # a domain split over several files, which Rasa reads as one
 DATA = Path("data")
 HAND_WRITTEN_NLU = Path("tests/nlu")
+TESTS = Path("tests")
+ACTIONS = Path("actions")
+BOT_REQUIREMENTS = Path("requirements/bot.in")
+BOT_LOCK = Path("requirements/bot.txt")
 
 SPLIT = Path("split")
 NLU_TRAIN = SPLIT / "train.yml"
@@ -42,3 +47,8 @@ RESPONSE_LABELS = EVALUATION / "responses.json"
 DVC_YAML = Path("dvc.yaml")
 DVC_LOCK = Path("dvc.lock")
 REPORT = Path("report.md")
+
+
+def domain() -> Path:
+    """The domain Rasa reads: the domain/ folder when the project has one, else domain.yml."""
+    return DOMAIN_DIR if DOMAIN_DIR.is_dir() else DOMAIN

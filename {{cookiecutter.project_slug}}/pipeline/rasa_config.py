@@ -12,6 +12,9 @@ different values is an error, never a silent override.
 
 import argparse
 import copy
+import io
+import itertools
+import re
 import sys
 from pathlib import Path
 
@@ -34,6 +37,7 @@ TUNED_KEYS = (
 # Components that train with randomness: adopt gives them a seed so reruns are identical.
 SEEDED = {"DIETClassifier", "ResponseSelector", "TEDPolicy", "UnexpecTEDIntentPolicy"}
 DEFAULT_SEED = 42
+TOP_LEVEL_KEY = re.compile(r"^[A-Za-z_][\w-]*:")
 HEADER = (
     "# Written by pipeline/rasa_config.py: config.yml with params.yaml's `train` values laid\n"
     "# over it. This is the config the model in models/ was trained with; edit those two files.\n"
@@ -58,15 +62,14 @@ def components(config: dict) -> list[tuple[str, dict]]:
 
 
 def knob_names(config: dict) -> dict[str, dict]:
-    """The params.yaml key of each component: its name, or `Name#2` when the name repeats."""
-    entries = [entry for _, entry in components(config)]
-    names = [entry["name"] for entry in entries]
+    """The params.yaml key of each component: its name for the first one of that name, then
+    `Name#2`, `Name#3`, ... in config order (adding a second one leaves the first one's key)."""
     seen: dict[str, int] = {}
     keys = {}
-    for entry, name in zip(entries, names, strict=True):
+    for _, entry in components(config):
+        name = entry["name"]
         seen[name] = seen.get(name, 0) + 1
-        key = name if names.count(name) == 1 else f"{name}#{seen[name]}"
-        keys[key] = entry
+        keys[name if seen[name] == 1 else f"{name}#{seen[name]}"] = entry
     return keys
 
 
@@ -74,12 +77,6 @@ def find(config: dict, key: str) -> dict:
     by_key = knob_names(config)
     if key in by_key:
         return by_key[key]
-    repeated = [k for k in by_key if k.startswith(f"{key}#")]
-    if repeated:
-        raise ConfigError(
-            f"params.yaml train.{key}: config.yml has {len(repeated)} components named {key}; "
-            f"name one of them: {', '.join(repeated)}"
-        )
     raise ConfigError(
         f"params.yaml train.{key}: config.yml has no component named {key} "
         f"(it has {', '.join(by_key) or 'none'}): add it to config.yml or remove "
@@ -153,21 +150,49 @@ def write_merged(config_path: Path, train: dict | None, out: Path) -> dict:
     return merged
 
 
-def adopt_files(config_path: Path, params_path: Path) -> dict:
-    """adopt() on the files, keeping their comments and layout (ruamel round trip)."""
+def round_trip():
+    """ruamel's YAML reader and writer that keeps comments and layout."""
     from ruamel.yaml import YAML
 
     rt = YAML()
     rt.preserve_quotes = True
     rt.indent(mapping=2, sequence=4, offset=2)
-    settings = rt.load(params_path)
-    config, train = adopt(rt.load(config_path), settings.get("train"))
+    return rt
+
+
+def dump_keeping_layout(data, path: Path) -> None:
+    """Writes `data` (loaded with round_trip()) over `path`, with its blank lines kept."""
+    written = io.StringIO()
+    round_trip().dump(data, written)
+    before = path.read_text() if path.exists() else ""
+    path.write_text(keep_blank_lines(before, written.getvalue()))
+
+
+def adopt_files(config_path: Path, params_path: Path) -> dict:
+    """adopt() on the files, keeping their comments and layout (ruamel round trip)."""
+    settings = round_trip().load(params_path.read_text())
+    config, train = adopt(round_trip().load(config_path.read_text()), settings.get("train"))
     settings["train"] = train
-    with config_path.open("w") as handle:
-        rt.dump(config, handle)
-    with params_path.open("w") as handle:
-        rt.dump(settings, handle)
+    dump_keeping_layout(config, config_path)
+    dump_keeping_layout(settings, params_path)
     return train
+
+
+def keep_blank_lines(before: str, after: str) -> str:
+    """`after` with a blank line again before each top-level key that had one in `before`
+    (ruamel drops the one after a mapping it replaced)."""
+    spaced = {
+        line.split(":")[0]
+        for previous, line in itertools.pairwise(before.splitlines())
+        if not previous.strip() and TOP_LEVEL_KEY.match(line)
+    }
+    lines: list[str] = []
+    for line in after.splitlines():
+        key = line.split(":")[0]
+        if TOP_LEVEL_KEY.match(line) and key in spaced and lines and lines[-1].strip():
+            lines.append("")
+        lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,8 @@
     python -m pipeline.split      -> split/train.yml, split/test.yml (the split stage)
 
 Every NLU file under data/ is read, whatever its name or folder, as `rasa train --data data`
-would. With `split.nlu_test_set: holdout`, a seeded fraction of each intent is held out (each
+would; responses kept in data files go to the training split with the examples. With
+`split.nlu_test_set: holdout`, a seeded fraction of each intent is held out (each
 retrieval intent such as `faq/ask_hours` counted on its own). Every intent with two or more
 examples lands in both sets; one with a single example trains. Synonyms, regexes and lookup
 tables are not examples: they stay in the training data. A text labelled with two intents
@@ -70,6 +71,7 @@ def overlap(train: list, test: list) -> list[str]:
 
 
 def split(settings: params.Split, out_dir: Path, data: Path = paths.DATA) -> tuple[int, int]:
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     files = nlu_files(data)
@@ -110,7 +112,9 @@ def split(settings: params.Split, out_dir: Path, data: Path = paths.DATA) -> tup
         responses=everything.responses,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "train.yml").write_text(train_data.nlu_as_yaml())
+    # Not nlu_as_yaml(): it leaves out the responses that data files may hold (retrieval
+    # intents' answers often live there), and training needs them.
+    (out_dir / "train.yml").write_text(RasaYAMLWriter().dumps(train_data))
     (out_dir / "test.yml").write_text(test_data.nlu_as_yaml())
     return len(train), len(test)
 

@@ -3,9 +3,10 @@
     python -m pipeline.train      (what `dvc repro` runs; see dvc.yaml)
 
 1. Writes models/config.yml: config.yml with params.yaml's `train` values (pipeline/rasa_config.py).
-2. Validates domain, rules, stories and the training split as `rasa data validate` does. Rasa's
-   errors stop here with Rasa's message, and so do stories naming an intent or a response the
-   domain lacks (Rasa only warns about those). Warnings are written to
+2. Validates the domain (domain.yml, or the domain/ folder when there is one), rules, stories
+   and the training split as `rasa data validate` does. Rasa's errors stop here with Rasa's
+   message, and so do stories naming an intent or a response the domain lacks (Rasa only warns
+   about those). Warnings are written to
    evaluation/validation.json for the report; they stop the pipeline only when params.yaml
    sets `validate.fail_on_warnings: true`.
 3. Trains on the NLU training split (split/train.yml) and every rules and stories file under
@@ -60,10 +61,11 @@ def collecting():
 def core_files(data: Path = paths.DATA) -> list[str]:
     """Every rules and stories file under data/, whatever its name or folder."""
     from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-    from rasa.shared.data import get_data_files, is_nlu_file
+    from rasa.shared.data import get_data_files
+    from rasa.shared.utils.io import is_key_in_yaml
 
     files = sorted(get_data_files([str(data)], YAMLStoryReader.is_stories_file))
-    mixed = [f for f in files if is_nlu_file(f)]
+    mixed = [f for f in files if is_key_in_yaml(f, "nlu")]  # responses beside stories are fine
     if mixed:
         raise SystemExit(
             f"ERROR: {', '.join(mixed)} holds NLU examples and stories or rules together: "
@@ -81,7 +83,7 @@ def validate(importer) -> tuple[list[str], list[str]]:
     from rasa.validator import Validator
 
     if importer.get_domain().is_empty():
-        return [f"{paths.DOMAIN} is empty or missing"], []
+        return [f"{paths.domain()} is empty or missing"], []
     errors: list[str] = []
     found: list[str] = []
     validator = Validator.from_importer(importer)
@@ -135,7 +137,7 @@ def run(params_path: Path, merged_config: Path, validate_only: bool = False) -> 
     training_files = [str(paths.DATA)] if validate_only else [*core_files(), str(paths.NLU_TRAIN)]
     importer = TrainingDataImporter.load_from_config(
         config_path=str(merged_config),
-        domain_path=str(paths.DOMAIN),
+        domain_path=str(paths.domain()),
         training_data_paths=training_files,
     )
     errors, warned = validate(importer)
@@ -171,7 +173,7 @@ def train(training_files: list[str]) -> int:
     from rasa.api import train as rasa_train
 
     result = rasa_train(
-        domain=str(paths.DOMAIN),
+        domain=str(paths.domain()),
         config=str(paths.MERGED_CONFIG),
         training_files=training_files,
         output=str(paths.MODELS),

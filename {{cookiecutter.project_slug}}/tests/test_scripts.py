@@ -73,6 +73,22 @@ def test_merge_names_the_second_of_two_components_with_one_name():
     assert merged["pipeline"][1] == {"name": "CountVectorsFeaturizer"}
 
 
+def test_the_first_of_components_with_one_name_keeps_the_name_the_next_ones_are_numbered():
+    config = {
+        "pipeline": [{"name": "ResponseSelector", "retrieval_intent": i} for i in "abc"],
+        "policies": [{"name": "RulePolicy"}],
+    }
+    keys = rasa_config.knob_names(config)
+    assert {k: c.get("retrieval_intent") for k, c in keys.items()} == {
+        "ResponseSelector": "a",
+        "ResponseSelector#2": "b",
+        "ResponseSelector#3": "c",
+        "RulePolicy": None,
+    }
+    merged = rasa_config.merge(CONFIG, {"CountVectorsFeaturizer": {"max_ngram": 4}})
+    assert merged["pipeline"][1] == {"name": "CountVectorsFeaturizer", "max_ngram": 4}
+
+
 @pytest.mark.parametrize(
     ("train", "message"),
     [
@@ -82,10 +98,9 @@ def test_merge_names_the_second_of_two_components_with_one_name():
             "ResponseSelector",
         ),
         (
-            {"CountVectorsFeaturizer": {"max_ngram": 4}},
-            "params.yaml train.CountVectorsFeaturizer: config.yml has 2 components named "
-            "CountVectorsFeaturizer; name one of them: CountVectorsFeaturizer#1, "
-            "CountVectorsFeaturizer#2",
+            {"CountVectorsFeaturizer#3": {"max_ngram": 4}},
+            "params.yaml train.CountVectorsFeaturizer#3: config.yml has no component named "
+            "CountVectorsFeaturizer#3",
         ),
         (
             {"TEDPolicy": {"max_history": 8}},
@@ -137,12 +152,13 @@ def test_adopt_files_keeps_comments_and_gives_a_config_that_merges(tmp_path):
         "# our bot\nlanguage: en\npipeline:\n  - name: DIETClassifier  # intents\n"
         "    epochs: 300\npolicies:\n  - name: RulePolicy\n"
     )
-    params.write_text("# knobs\ntrain:\n  TEDPolicy:\n    epochs: 5\ngate:\n  max_drop: 0.02\n")
+    params.write_text("# knobs\ntrain:\n  TEDPolicy:\n    epochs: 5\n\ngate:\n  max_drop: 0.02\n")
 
     rasa_config.adopt_files(config, params)
 
     assert "# our bot" in config.read_text() and "# intents" in config.read_text()
     assert "# knobs" in params.read_text()
+    assert "\n\ngate:\n" in params.read_text(), "the blank line before the next section stays"
     loaded = yaml.safe_load(params.read_text())
     assert loaded == {
         "train": {"DIETClassifier": {"epochs": 300, "random_seed": 42}},
@@ -302,6 +318,20 @@ def test_holdout_is_the_same_in_every_process(project):
         outputs.append([(project / out / n).read_bytes() for n in SPLIT_FILES])
 
     assert outputs[0] == outputs[1]
+
+
+def test_the_training_split_keeps_responses_of_data_files_and_stray_files_are_ignored(project):
+    (project / "data/responses").mkdir()
+    (project / "data/responses/faq.yml").write_text(
+        'version: "3.0"\nresponses:\n  utter_faq/ask_hours:\n    - text: "Nine to five."\n'
+    )
+    (project / "data/.DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\xff\xfe")
+
+    split_nlu.split(holdout(0.2), project / "split")
+
+    train = load_data(str(project / "split/train.yml"))
+    assert train.responses == {"utter_faq/ask_hours": [{"text": "Nine to five."}]}
+    assert set(examples(project / "split/train.yml")) == set(INTENTS)
 
 
 def hand_written(path: str) -> params.Split:
@@ -804,3 +834,23 @@ def test_training_reads_rules_and_stories_anywhere_under_data_but_never_nlu(bot)
     )
     with pytest.raises(SystemExit, match="data/mixed.yml holds NLU examples and stories"):
         train.core_files()
+
+
+def test_a_domain_folder_and_responses_in_a_data_file_are_read_as_rasa_reads_them(bot, capsys):
+    from pipeline import train
+
+    (bot / "domain.yml").unlink()
+    (bot / "domain/responses").mkdir(parents=True)
+    (bot / "domain/intents.yml").write_text('version: "3.0"\nintents: [greet, goodbye]\n')
+    (bot / "domain/responses/greet.yml").write_text(
+        'version: "3.1"\nresponses:\n  utter_greet: [{text: "Hi!"}]\n'
+    )
+    (bot / "domain/.DS_Store").write_bytes(b"\x00\x01Bud1\xff")
+    # responses beside stories, as Rasa allows: not an NLU file mixed with stories
+    (bot / "data/stories/hello.yml").write_text(
+        STORIES.format(intent="goodbye") + 'responses:\n  utter_goodbye: [{text: "Bye!"}]\n'
+    )
+
+    assert validate(bot) == 0, capsys.readouterr().err
+    assert "validation: no errors, 0 warnings" in capsys.readouterr().out
+    assert train.core_files() == ["data/stories/hello.yml"]
