@@ -24,6 +24,10 @@ FILES = {
     "validation": paths.VALIDATION.as_posix(),
     "failed_stories": paths.FAILED_STORIES.as_posix(),
     "predictions": paths.INTENT_CONFUSION.as_posix(),
+    "intents": paths.INTENT_LABELS.as_posix(),
+    "entity_labels": paths.ENTITY_LABELS.as_posix(),
+    "response_labels": paths.RESPONSE_LABELS.as_posix(),
+    "config": paths.MERGED_CONFIG.as_posix(),
 }
 
 
@@ -38,11 +42,47 @@ class Evaluation:
     validation: dict | None = None
     failed_stories: list | None = None
     predictions: list | None = None
+    # Per-label figures: {label: {"f1", "precision", "recall", "support"}} (entities per extractor)
+    intents: dict | None = None
+    entity_labels: dict | None = None
+    response_labels: dict | None = None
+    config: str | None = None  # models/config.yml as trained, the text itself
+
+    def intent_scores(self) -> dict:
+        """{intent: {"f1", "support", ...}}; results committed before evaluation/intents.json
+        existed give the F1 from metrics/nlu.json (no support)."""
+        if self.intents is not None:
+            return self.intents
+        return _f1_only((self.nlu or {}).get("intent_f1"))
+
+    def entity_scores(self) -> dict:
+        """{extractor: {entity: {"f1", "support", ...}}}, as intent_scores()."""
+        if self.entity_labels is not None:
+            return self.entity_labels
+        old = self.entities or {}
+        return {ex: _f1_only(m.get("entity_f1")) for ex, m in old.items() if m.get("entity_f1")}
+
+    def response_scores(self) -> dict:
+        """{response key: {"f1", "support", ...}}, as intent_scores()."""
+        if self.response_labels is not None:
+            return self.response_labels
+        return _f1_only((self.responses or {}).get("response_f1"))
+
+
+def _f1_only(scores: dict | None) -> dict:
+    return {name: {"f1": f1} for name, f1 in (scores or {}).items()}
+
+
+def f1s(scores: dict) -> dict[str, float]:
+    """{label: F1} from per-label figures."""
+    return {name: figures["f1"] for name, figures in scores.items()}
 
 
 def _parse(path: str, text: str | None):
     if text is None:
         return None
+    if path.endswith(".yml"):
+        return text
     if path.endswith(".csv"):
         return list(csv.DictReader(io.StringIO(text)))
     try:

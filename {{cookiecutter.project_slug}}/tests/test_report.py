@@ -5,6 +5,7 @@ Runs the project's own DVC (.venv-dvc, from `make install`) for the metrics and 
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -155,15 +156,15 @@ def test_report_compares_with_the_baseline(repo):
 
     metrics = section(full, "Metrics")
     assert "| Path " in metrics and "| main " in metrics and "| workspace " in metrics
-    weighted = next(line for line in metrics.splitlines() if "| weighted_f1 " in line)
+    weighted = next(line for line in metrics.splitlines() if "| `weighted_f1` " in line)
     assert [cell.strip() for cell in weighted.split("|")[3:6]] == ["0.9", "0.8", "-0.1"]
     params = section(full, "Parameters")
     assert "train.DIETClassifier.epochs" in params and "100" in params and "| 5 " in params
 
     worse_rows = section(full, "Intents that got worse").strip().splitlines()[2:]
     assert worse_rows == [
-        "| `goodbye` | 0.9000 | 0.6000 | -0.3000 |",
-        "| `greet` | 0.9500 | 0.7000 | -0.2500 |",
+        "| `goodbye` | 0.9000 | 0.6000 | -0.3000 | - |",
+        "| `greet` | 0.9500 | 0.7000 | -0.2500 | - |",
     ]
     gate = section(full, "Quality gate")
     assert "FAIL metrics/nlu.json:weighted_f1 fell 0.9000 -> 0.8000" in gate
@@ -181,7 +182,9 @@ def test_report_embeds_both_plots_and_keeps_a_version_without_them(repo):
     assert "![" not in without and "make report" in section(without, "Plots")
     assert section(without, "Metrics") == section(full, "Metrics")
     assert "No intent's F1 fell" in section(full, "Intents that got worse")
-    assert "No parameter changed since `main`." in section(full, "Parameters")
+    assert "No parameter and no part of the configuration changed since `main`." in section(
+        full, "Parameters"
+    )
     assert "No validation warnings." in section(full, "Data validation")
 
 
@@ -196,7 +199,7 @@ def test_first_run_says_there_is_no_baseline(tmp_path):
     full, _ = report(tmp_path)
     metrics = section(full, "Metrics")
     assert "No baseline: `main` (`" in metrics and "has no metrics yet (first run)" in metrics
-    assert "| metrics/nlu.json | weighted_f1 | 0.9 |" in metrics
+    assert "| `metrics/nlu.json` | `weighted_f1` | 0.9 |" in metrics
     assert "**Quality gate passed: main has no metrics yet (first run).**" in full
     assert "## Intents that got worse" not in full and "## Parameters" not in full
 
@@ -204,12 +207,13 @@ def test_first_run_says_there_is_no_baseline(tmp_path):
 def test_new_validation_warnings_are_listed_apart_from_the_baseline_s(repo):
     known = "The intent 'thanks' is not used in any story or rule."
     new = "The utterance 'utter_ticket_done' is not used in any story or rule."
+    shown = r"The utterance 'utter\_ticket\_done' is not used in any story or rule."
     write_results(repo, NLU, warnings=[known, new])
 
     validation = section(report(repo)[0], "Data validation")
 
     new_part, known_part = validation.split("<details>")
-    assert f"**1 new** since `main`:\n\n- {new}" in new_part and known not in new_part
+    assert f"**1 new** since `main`:\n\n- {shown}" in new_part and known not in new_part
     assert "1 already there at `main`" in known_part and f"- {known}" in known_part
 
 
@@ -224,7 +228,7 @@ def test_entities_that_got_worse_are_named(repo):
     assert "| `DIETClassifier` | 0.9000 | 0.7000 | 0.9000 | 0.9000 | 2 |" in entities
     assert "| `city` | `DIETClassifier` | 0.9000 | 0.5000 | -0.4000 |" in entities
     assert "`product`" not in entities.split("Entities that got worse:")[1]
-    assert "![F1 per entity (DIETClassifier)](report/entity_f1_DIETClassifier.png)" in full
+    assert "![F1 per entity (1)](report/entity_f1_1.png)" in full
 
 
 def test_a_bot_without_entities_gets_no_entity_section(tmp_path):
@@ -304,3 +308,35 @@ def test_the_baseline_is_resolved_once_and_each_file_read_once(repo, monkeypatch
     assert len(reads) == len(set(reads)), reads
     assert ("_read", "metrics/nlu.json") in reads  # the workspace's, from disk
     assert any(call[0] == "_show" and call[-1] == "metrics/nlu.json" for call in reads)  # main's
+
+
+def test_a_config_yml_edit_shows_and_the_full_report_is_kept_apart(repo):
+    (repo / "models").mkdir()
+    config = "recipe: default.v1\npipeline:\n- name: DIETClassifier\n  epochs: 100\n"
+    (repo / "models/config.yml").write_text(config)
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "baseline with its trained config")
+    (repo / "models/config.yml").write_text(config.replace("100", "5"))
+    write_results(repo, NLU)
+
+    full, without = report(repo)
+
+    parameters = section(full, "Parameters")
+    assert "No parameter" not in parameters  # params.yaml did not change, config.yml did
+    assert "```diff\n--- baseline\n+++ this change\n" in parameters
+    assert "\n-  epochs: 100\n+  epochs: 5\n" in parameters
+    kept = (repo / "report/full.md").read_text()
+    assert kept.startswith("# Model report") and section(kept, "Parameters") == parameters
+
+
+def test_labels_that_look_like_math_or_markup_are_drawn_and_shown_as_written(repo):
+    names = {"$x$ price": 0.9, "a | b": 0.8, "<img src=x>": 0.7}
+    write_results(repo, {**NLU, "intent_f1": {**NLU["intent_f1"], **names}})
+
+    full, _ = report(repo)  # matplotlib read `$x$` as math and no report was written
+
+    assert (repo / "report/intent_f1.png").read_bytes().startswith(PNG)
+    outside_code = re.sub(r"(`+)[^`].*?\1", "", full)
+    assert "<img" not in outside_code and "`<img src=x>`" in full
+    assert "**New intent `a | b`**: F1 0.8000." in full
+    assert "| `metrics/nlu.json` | `intent_f1.a \\| b` | - | 0.8 | - |" in section(full, "Metrics")
