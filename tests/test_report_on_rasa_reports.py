@@ -13,6 +13,7 @@ import html as htmllib
 import json
 import re
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -359,3 +360,59 @@ def test_validation_warnings_and_story_names_are_escaped_in_the_report(helpdesk)
 def _plain(html: str) -> str:
     """The text a reader sees (tags dropped, entities decoded)."""
     return htmllib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def test_check_lock_notes_escape_file_and_stage_names():
+    from pipeline import check_lock
+
+    changes = [{"changed deps": {"data/<img src=x>@octocat.yml": "modified"}}]
+    note = check_lock.markdown(check_lock.stage_problems("train", changes, set(), set()))
+    html = render(note)
+    assert "<img" not in html and "@octocat" not in _plain(re.sub(r"<code>.*?</code>", "", html))
+    assert "<code>data/&lt;img src=x&gt;@octocat.yml</code>" in html
+
+
+# --- what the bot's own files say: coverage by test stories, data changes ------------------
+
+
+def test_intents_and_actions_no_test_story_covers_are_named(helpdesk, tmp_path, monkeypatch):
+    bot = tmp_path / "helpdesk"
+    shutil.copytree(TEMPLATE / "tests/bots/helpdesk", bot)
+    monkeypatch.chdir(bot)
+    stories = (bot / "tests/test_stories.yml").read_text()
+    (bot / "tests/test_stories.yml").write_text(stories.replace("intent: thank", "intent: greet"))
+
+    blocks = report.coverage_section(context(*helpdesk), "tests")
+
+    assert blocks[0] == "## Not covered by the test stories (`tests`)"
+    intents = next(b for b in blocks if " intents: " in b)
+    assert "`thank`" in intents and "`greet`" not in intents
+    actions = next(b for b in blocks if " actions: " in b)
+    assert "`utter_greet`" not in actions
+
+
+def test_the_data_section_counts_examples_added_and_removed_per_intent(
+    helpdesk, tmp_path, monkeypatch
+):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    shutil.copytree(TEMPLATE / "tests/bots/helpdesk/data", tmp_path / "data")
+    git("init", "--quiet")
+    git("add", "--all")
+    git("commit", "--quiet", "-m", "baseline")
+    nlu = tmp_path / "data/nlu/general.yml"
+    greet = "  - intent: greet\n    examples: |\n"
+    assert greet in nlu.read_text()
+    nlu.write_text(nlu.read_text().replace(greet, greet + "      - howdy\n      - hiya\n"))
+    new = "nlu:\n- intent: thank_you_new\n  examples: |\n    - cheers\n"
+    (tmp_path / "data/nlu/new.yml").write_text(new)
+    monkeypatch.chdir(tmp_path)
+
+    blocks = report.data_section(context(*helpdesk), "HEAD")
+
+    assert blocks[0] == "## Data" and blocks[-2].startswith("Examples per intent in the NLU data")
+    rows = rows_of(blocks[-1])
+    assert [r for r in rows if r[0] == "greet"][0][3] == "+2"
+    assert ["thank_you_new", "0", "1", "+1"] in rows
+    assert len(rows) == 2

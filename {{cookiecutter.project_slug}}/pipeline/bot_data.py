@@ -62,7 +62,9 @@ def committed_examples(commit: str) -> Counter | None:
     if not blobs:
         return Counter()
     batch = subprocess.run(
-        ["git", "cat-file", "--batch"], input="\n".join(blobs) + "\n", capture_output=True
+        ["git", "cat-file", "--batch"],
+        input=("\n".join(blobs) + "\n").encode(),
+        capture_output=True,
     )
     return count_examples(_batch_texts(batch.stdout))
 
