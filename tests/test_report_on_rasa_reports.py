@@ -167,15 +167,14 @@ def test_a_bot_without_entities_or_retrieval_intents_gets_no_empty_sections(tmp_
     assert report.entities_section(c) == []
     assert report.responses_section(c) == []
     assert report.new_and_removed_section(c) == []
-    assert report.config_diff(None, "x: 1\n", "`main`", 15) == ""
-    assert report.config_diff("x: 1\n", "x: 1\n", "`main`", 15) == ""
+    assert report.config_diff(None, "x: 1\n", 15) == ""
+    assert report.config_diff("x: 1\n", "x: 1\n", 15) == ""
 
 
 def test_the_config_diff_shows_an_edit_to_config_yml():
     diff = report.config_diff(
         "pipeline:\n- name: DIETClassifier\n  epochs: 100\n",
         "pipeline:\n- name: DIETClassifier\n  epochs: 5\n",
-        "`main`",
         15,
     )
     assert diff.startswith("```diff\n") and "\n-  epochs: 100\n+  epochs: 5\n" in diff

@@ -3,11 +3,13 @@
     python -m pipeline.report --dvc .venv-dvc/bin/dvc --baseline main --out report.md
 
 `make report` runs it, and CI posts the result on pull requests. The report holds the metrics
-and params diffs (from DVC), the quality gate's verdict, what got worse (intents, entities,
-responses, held-out examples whose prediction changed, failed test stories), the validation
-warnings (new ones apart) and plots written to report/ next to report.md.
+and params diffs (from DVC), the quality gate's verdict, the headline metrics over time, what
+got worse (intents, entities, responses, held-out examples whose prediction changed, failed
+test stories), new and removed labels, the data and config changes, what the test stories do
+not cover, the validation warnings (new ones apart) and plots written to report/.
 report/without-images.md is the same report without the plots, for places that cannot show
-local images (the CI job summary, a comment that uploads no images).
+local images (the CI job summary, a comment that uploads no images). Both fit in a comment
+(tables capped, see pipeline/markdown.py); report/full.md has every row.
 """
 
 import argparse
@@ -343,16 +345,14 @@ def data_section(c: Context, base_commit: str | None) -> list[str]:
         parts.append(f"{held_out} held-out examples")
     if parts:
         blocks.append("NLU split: " + ", ".join(parts) + ".")
-    if before is not None:
+    if before is not None and (before or now):
         rows = []
         for intent in sorted(set(now) | set(before)):
             if now[intent] != before[intent]:
                 delta = now[intent] - before[intent]
                 rows.append([markdown.code(intent), before[intent], now[intent], f"{delta:+d}"])
         total = f"{sum(before.values())} examples at {c.name}, {sum(now.values())} now"
-        if not now and not before:
-            pass
-        elif rows:
+        if rows:
             blocks.append(f"Examples per intent in the NLU data ({total}):")
             blocks.append(c.table(["intent", f"at {c.name}", "now", "change"], rows))
         else:
@@ -363,7 +363,7 @@ def data_section(c: Context, base_commit: str | None) -> list[str]:
 def parameters_section(c: Context, dvc: str, baseline: str) -> list[str]:
     blocks = ["## Parameters"]
     params_diff = dvc_diff(dvc, "params", baseline, c.limit)
-    config = config_diff(c.base.config, c.now.config, c.name, c.limit)
+    config = config_diff(c.base.config, c.now.config, c.limit)
     if params_diff:
         blocks.append(params_diff)
     if config:
@@ -373,7 +373,7 @@ def parameters_section(c: Context, dvc: str, baseline: str) -> list[str]:
     return blocks
 
 
-def config_diff(before: str | None, now: str | None, name: str, limit: int | None) -> str:
+def config_diff(before: str | None, now: str | None, limit: int | None) -> str:
     """A unified diff of models/config.yml in a fenced block ('' when equal or unknown)."""
     if before is None or now is None or before == now:
         return ""
