@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
@@ -384,9 +385,9 @@ def test_intents_and_actions_no_test_story_covers_are_named(helpdesk, tmp_path, 
     blocks = report.coverage_section(context(*helpdesk), "tests")
 
     assert blocks[0] == "## Not covered by the test stories (`tests`)"
-    intents = next(b for b in blocks if " intents: " in b)
+    intents = next(b for b in blocks if b.startswith("Intents ("))
     assert "`thank`" in intents and "`greet`" not in intents
-    actions = next(b for b in blocks if " actions: " in b)
+    actions = next(b for b in blocks if b.startswith("Actions ("))
     assert "`utter_greet`" not in actions
 
 
@@ -408,9 +409,9 @@ def test_the_data_section_counts_examples_added_and_removed_per_intent(
     (tmp_path / "data/nlu/new.yml").write_text(new)
     monkeypatch.chdir(tmp_path)
 
-    blocks = report.data_section(context(*helpdesk), "HEAD")
+    blocks = report.data_section(context(*helpdesk), "HEAD", [Path("data")])
 
-    assert blocks[0] == "## Data" and blocks[-2].startswith("Examples per intent in the NLU data")
+    assert blocks[0] == "## Data" and blocks[-2].startswith("Examples per intent that changed")
     rows = rows_of(blocks[-1])
     assert [r for r in rows if r[0] == "greet"][0][3] == "+2"
     assert ["thank_you_new", "0", "1", "+1"] in rows

@@ -9,7 +9,6 @@ import yaml
 
 from pipeline import paths
 
-NLU_FOLDERS = (paths.DATA, paths.HAND_WRITTEN_NLU)
 
 
 def _yaml(text: str):
@@ -39,17 +38,22 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 
 
-def workspace_examples() -> Counter:
-    return count_examples(
-        p.read_text(errors="replace") for folder in NLU_FOLDERS for p in _yaml_files(folder)
-    )
+def _files(source: Path) -> list[Path]:
+    return [source] if source.is_file() else _yaml_files(source) if source.is_dir() else []
 
 
-def committed_examples(commit: str) -> Counter | None:
-    """Examples per intent in the NLU files committed at `commit` (None when git cannot say)."""
-    folders = [folder.as_posix() for folder in NLU_FOLDERS]
+def workspace_examples(sources: list[Path]) -> Counter:
+    """Examples per intent in the NLU files under `sources` (folders or files) on disk."""
+    return count_examples(p.read_text(errors="replace") for s in sources for p in _files(s))
+
+
+def committed_examples(commit: str, sources: list[Path]) -> Counter | None:
+    """Examples per intent in the NLU files under `sources` committed at `commit` (None when
+    git cannot say)."""
     listing = subprocess.run(
-        ["git", "ls-tree", "-r", commit, "--", *folders], capture_output=True, text=True
+        ["git", "ls-tree", "-r", commit, "--", *(s.as_posix() for s in sources)],
+        capture_output=True,
+        text=True,
     )
     if listing.returncode != 0:
         return None
@@ -107,8 +111,7 @@ def domain() -> dict:
 
 def story_steps(stories_path: str) -> dict:
     """Intents and actions the test stories use (files under a folder, or one file)."""
-    root = Path(stories_path)
-    files = [root] if root.is_file() else _yaml_files(root) if root.is_dir() else []
+    files = _files(Path(stories_path))
     used = {"intents": set(), "actions": set()}
     for path in files:
         data = _yaml(path.read_text(errors="replace"))

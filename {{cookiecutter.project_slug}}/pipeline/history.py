@@ -53,6 +53,8 @@ def headline(nlu: dict | None, entities: dict | None, core: dict | None) -> dict
 def results_commits(rev: str, last: int = LAST) -> list[tuple[str, str, str]]:
     """(hash, date, subject) of the last commits on `rev`'s first-parent line that changed
     metrics/, newest first; [] when `rev` is not a revision here."""
+    if rev.startswith("-"):  # git would read it as an option
+        return []
     result = subprocess.run(
         ["git", "log", "--first-parent", f"-n{last}", "--format=%H%x00%cs%x00%s", rev]
         + ["--", paths.METRICS.as_posix()],
@@ -153,8 +155,8 @@ def report_section(rev: str, evaluation: compare.Evaluation, last: int = LAST) -
         return []
     return [
         "## Over time",
-        f"The last {len(series)} results committed on {markdown.code(rev)}, oldest first; "
-        "the last row is where this change would put the line.",
+        f"Headline metrics of the results committed on {markdown.code(rev)} (the last "
+        f"{last} at most, oldest first); the last row is where this change would put the line.",
         table([*series, workspace_point(evaluation)]),
     ]
 

@@ -316,7 +316,7 @@ def coverage_section(c: Context, stories: str | None) -> list[str]:
         missing = sorted(known[kind] - used[kind])
         if missing:
             shown = missing if c.limit is None else missing[: c.limit * 2]
-            line = f"{len(missing)} {kind}: " + ", ".join(markdown.code(n) for n in shown)
+            line = f"{kind.capitalize()} ({len(missing)}): " + ", ".join(map(markdown.code, shown))
             if len(shown) < len(missing):
                 line += " " + markdown.left_out(len(missing) - len(shown), kind)
             blocks.append(line)
@@ -325,10 +325,11 @@ def coverage_section(c: Context, stories: str | None) -> list[str]:
     return [f"## Not covered by the test stories ({markdown.code(stories)})", *blocks]
 
 
-def data_section(c: Context, base_commit: str | None) -> list[str]:
-    """Examples per intent added or removed in the NLU data, and the split's sizes."""
-    now = bot_data.workspace_examples()
-    before = bot_data.committed_examples(base_commit) if base_commit else None
+def data_section(c: Context, base_commit: str | None, sources: list[Path]) -> list[str]:
+    """Examples per intent added or removed in the NLU files under `sources` (data/ and a
+    hand-written test set), and the split's sizes."""
+    now = bot_data.workspace_examples(sources)
+    before = bot_data.committed_examples(base_commit, sources) if base_commit else None
     blocks = []
     sizes = bot_data.split_sizes()
     held_out = sum((f.get("support") or 0) for f in c.now.intent_scores().values())
@@ -351,12 +352,13 @@ def data_section(c: Context, base_commit: str | None) -> list[str]:
             if now[intent] != before[intent]:
                 delta = now[intent] - before[intent]
                 rows.append([markdown.code(intent), before[intent], now[intent], f"{delta:+d}"])
-        total = f"{sum(before.values())} examples at {c.name}, {sum(now.values())} now"
+        where = " and ".join(markdown.code(s.as_posix() + "/" * s.is_dir()) for s in sources)
+        total = f"{where}: {sum(before.values())} examples at {c.name}, {sum(now.values())} now"
         if rows:
-            blocks.append(f"Examples per intent in the NLU data ({total}):")
+            blocks.append(f"Examples per intent that changed ({total}):")
             blocks.append(c.table(["intent", f"at {c.name}", "now", "change"], rows))
         else:
-            blocks.append(f"No intent's examples changed in the NLU data ({total}).")
+            blocks.append(f"No intent's examples changed ({total}).")
     return ["## Data", *blocks] if blocks else []
 
 
@@ -427,6 +429,7 @@ def build(
     head: str | None = None,
     limit: int | None = markdown.MAX_ROWS,
     stories: str | None = None,
+    nlu_sources: tuple[Path, ...] = (paths.DATA,),
     trend: list[str] = (),
 ) -> list:
     """The report's blocks, with None where the plots go; gate_result is the quality gate's
@@ -465,7 +468,7 @@ def build(
     blocks += responses_section(c)
     blocks += stories_section(c)
     blocks += coverage_section(c, stories)
-    blocks += data_section(c, commit if has_baseline else None)
+    blocks += data_section(c, commit if has_baseline else None, list(nlu_sources))
     if has_baseline:
         blocks += parameters_section(c, dvc, baseline)
     blocks += validation_section(c)
@@ -547,10 +550,15 @@ def main(argv=None) -> int:
     # The baseline's files (none when it is not a revision here) and the workspace's: the
     # baseline is resolved here only, and each file is read once for every section and chart.
     base_files, now_files = compare.committed(args.baseline), compare.Workspace()
-    try:
-        stories = params.load().test_stories()
+    stories, nlu_sources = None, (paths.DATA,)
+    try:  # the pipeline itself says what is wrong with params.yaml
+        settings = params.load()
+        stories = settings.test_stories()
+        test_set = settings.split().nlu_test_set
+        if test_set != "holdout":
+            nlu_sources += (Path(test_set),)
     except params.ParamsError:
-        stories = None  # the pipeline itself says what is wrong with params.yaml
+        pass
     try:
         notes = notes_section(args.note, args.notes_file)
         if args.gate_result:
@@ -570,6 +578,7 @@ def main(argv=None) -> int:
                 head=head,
                 limit=limit,
                 stories=stories,
+                nlu_sources=nlu_sources,
                 trend=trend,
             )
             for limit in (None, markdown.MAX_ROWS)

@@ -70,7 +70,7 @@ def test_points_are_main_s_results_commits_oldest_first(repo):
 def test_the_report_section_marks_where_this_change_puts_the_line(repo):
     now = compare.Evaluation(nlu={"weighted_f1": 0.5}, core={"conversation_accuracy": 0.25})
     title, intro, table = history.report_section("main", now)
-    assert title == "## Over time" and "last 3 results committed on `main`" in intro
+    assert title == "## Over time" and "committed on `main` (the last 10 at most" in intro
     rows = table.splitlines()
     assert rows[0] == (
         "| commit | date | subject | intent weighted F1 | entity F1 | conversation accuracy |"
@@ -100,6 +100,7 @@ def test_make_history_prints_the_table_and_draws_the_chart(repo):
     [
         (["--rev", "nothing-here"], "ERROR: no results committed on 'nothing-here'"),
         (["--last", "ten"], "ERROR: LAST must be a whole number of commits"),
+        (["--rev=--output=stolen"], "ERROR: no results committed on '--output=stolen'"),
     ],
 )
 def test_bad_input_gets_one_error_line(repo, args, message):
@@ -111,3 +112,4 @@ def test_bad_input_gets_one_error_line(repo, args, message):
     )
     assert result.returncode != 0 and result.stderr.startswith(message)
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (repo[0] / "stolen").exists()
