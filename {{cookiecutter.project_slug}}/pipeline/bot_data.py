@@ -10,7 +10,6 @@ import yaml
 from pipeline import paths
 
 
-
 def _yaml(text: str):
     try:
         return yaml.safe_load(text)

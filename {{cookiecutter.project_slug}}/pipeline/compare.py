@@ -18,6 +18,7 @@ from pipeline import paths
 
 FILES = {
     "nlu": paths.NLU_METRICS.as_posix(),
+    "config": paths.MERGED_CONFIG.as_posix(),  # the text itself
     "entities": paths.ENTITY_METRICS.as_posix(),
     "responses": paths.RESPONSE_METRICS.as_posix(),
     "core": paths.CORE_METRICS.as_posix(),
@@ -27,7 +28,6 @@ FILES = {
     "intents": paths.INTENT_LABELS.as_posix(),
     "entity_labels": paths.ENTITY_LABELS.as_posix(),
     "response_labels": paths.RESPONSE_LABELS.as_posix(),
-    "config": paths.MERGED_CONFIG.as_posix(),
 }
 
 
@@ -36,46 +36,16 @@ class Evaluation:
     """One revision's evaluation files, parsed; None where a file is missing."""
 
     nlu: dict | None = None
+    config: str | None = None  # models/config.yml as trained
     entities: dict | None = None
     responses: dict | None = None
     core: dict | None = None
     validation: dict | None = None
     failed_stories: list | None = None
     predictions: list | None = None
-    # Per-label figures: {label: {"f1", "precision", "recall", "support"}} (entities per extractor)
-    intents: dict | None = None
-    entity_labels: dict | None = None
-    response_labels: dict | None = None
-    config: str | None = None  # models/config.yml as trained, the text itself
-
-    def intent_scores(self) -> dict:
-        """{intent: {"f1", "support", ...}}; results committed before evaluation/intents.json
-        existed give the F1 from metrics/nlu.json (no support)."""
-        if self.intents is not None:
-            return self.intents
-        return _f1_only((self.nlu or {}).get("intent_f1"))
-
-    def entity_scores(self) -> dict:
-        """{extractor: {entity: {"f1", "support", ...}}}, as intent_scores()."""
-        if self.entity_labels is not None:
-            return self.entity_labels
-        old = self.entities or {}
-        return {ex: _f1_only(m.get("entity_f1")) for ex, m in old.items() if m.get("entity_f1")}
-
-    def response_scores(self) -> dict:
-        """{response key: {"f1", "support", ...}}, as intent_scores()."""
-        if self.response_labels is not None:
-            return self.response_labels
-        return _f1_only((self.responses or {}).get("response_f1"))
-
-
-def _f1_only(scores: dict | None) -> dict:
-    return {name: {"f1": f1} for name, f1 in (scores or {}).items()}
-
-
-def f1s(scores: dict) -> dict[str, float]:
-    """{label: F1} from per-label figures."""
-    return {name: figures["f1"] for name, figures in scores.items()}
+    intents: dict | None = None  # {intent: {f1, precision, recall, support}}
+    entity_labels: dict | None = None  # {extractor: {entity: {f1, precision, recall, support}}}
+    response_labels: dict | None = None  # {retrieval intent/key: {f1, ...}}
 
 
 def _parse(path: str, text: str | None):
@@ -162,6 +132,11 @@ def scores_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, floa
     return sorted(fell, key=lambda row: (row[2] - row[1], row[0]))
 
 
+def f1_scores(labels: dict | None) -> dict:
+    """{label: f1} of per-label figures (evaluation/intents.json, responses.json, ...)."""
+    return {name: figures["f1"] for name, figures in (labels or {}).items()}
+
+
 def entities_that_fell(old: dict | None, new: dict | None) -> list[tuple[str, str, float, float]]:
     """(extractor, entity, before, now) for each entity whose F1 fell, per extractor."""
     rows = []
@@ -215,3 +190,33 @@ def new_warnings(now: dict, before: dict) -> tuple[list[str], list[str]]:
     current = now.get("warnings") or []
     known = set(before.get("warnings") or [])
     return [w for w in current if w not in known], [w for w in current if w in known]
+
+
+# Per-label figures with their support from evaluation/; a baseline committed before those
+# files existed gives its F1 from metrics/ (no support).
+
+
+def intent_scores(evaluation: Evaluation) -> dict:
+    """{intent: {"f1", "support", ...}}."""
+    if evaluation.intents is not None:
+        return evaluation.intents
+    return _f1_only((evaluation.nlu or {}).get("intent_f1"))
+
+
+def entity_scores(evaluation: Evaluation) -> dict:
+    """{extractor: {entity: {"f1", "support", ...}}}."""
+    if evaluation.entity_labels is not None:
+        return evaluation.entity_labels
+    old = evaluation.entities or {}
+    return {ex: _f1_only(m.get("entity_f1")) for ex, m in old.items() if m.get("entity_f1")}
+
+
+def response_scores(evaluation: Evaluation) -> dict:
+    """{response key: {"f1", "support", ...}}."""
+    if evaluation.response_labels is not None:
+        return evaluation.response_labels
+    return _f1_only((evaluation.responses or {}).get("response_f1"))
+
+
+def _f1_only(scores: dict | None) -> dict:
+    return {name: {"f1": f1} for name, f1 in (scores or {}).items()}

@@ -125,8 +125,8 @@ class Context:
 
 
 def intents_section(c: Context) -> list[str]:
-    before, now = c.base.intent_scores(), c.now.intent_scores()
-    fell = compare.scores_that_fell(compare.f1s(before), compare.f1s(now))
+    before, now = compare.intent_scores(c.base), compare.intent_scores(c.now)
+    fell = compare.scores_that_fell(compare.f1_scores(before), compare.f1_scores(now))
     blocks = ["## Intents that got worse"]
     if fell:
         rows = [
@@ -162,7 +162,7 @@ def _examples(predictions: list | None, intent: str) -> list[list[str]]:
 def new_and_removed_section(c: Context) -> list[str]:
     """Intents, entities and responses that are in one revision's evaluation only."""
     blocks = []
-    before, now = c.base.intent_scores(), c.now.intent_scores()
+    before, now = compare.intent_scores(c.base), compare.intent_scores(c.now)
     for title, names, scores, predictions in [
         ("New intent", sorted(set(now) - set(before)), now, c.now.predictions),
         ("Removed intent", sorted(set(before) - set(now)), before, c.base.predictions),
@@ -179,7 +179,7 @@ def new_and_removed_section(c: Context) -> list[str]:
     labels = []
     for kind, base_scores, now_scores in [
         *_entities_in_both(c.base, c.now),
-        ("response", c.base.response_scores(), c.now.response_scores()),
+        ("response", compare.response_scores(c.base), compare.response_scores(c.now)),
     ]:
         for status, names, scores in [
             ("new", set(now_scores) - set(base_scores), now_scores),
@@ -200,7 +200,7 @@ def _entities_in_both(base: compare.Evaluation, now: compare.Evaluation) -> list
     """("entity", {"entity (extractor)": figures} at base, now) over the extractors both
     revisions evaluated: an extractor that predicted nothing has no report at all, which
     the entities section says, rather than listing all its entities as removed."""
-    before, after = base.entity_scores(), now.entity_scores()
+    before, after = compare.entity_scores(base), compare.entity_scores(now)
     both = sorted(set(before) & set(after))
 
     def flat(scores: dict) -> dict:
@@ -216,7 +216,7 @@ def entities_section(c: Context) -> list[str]:
     blocks = ["## Entities"]
     if not now.entities:
         return blocks + [f"No entity was evaluated now, although {c.name} evaluated some."]
-    labels_now = now.entity_scores()
+    labels_now = compare.entity_scores(now)
     rows = []
     for extractor, metrics in sorted(now.entities.items()):
         before = (base.entities or {}).get(extractor, {}).get("weighted_f1")
@@ -235,11 +235,11 @@ def entities_section(c: Context) -> list[str]:
         rows.append([markdown.code(extractor), was, "no entity predicted", "-", "-", 0])
     header = ["extractor", f"F1 at {c.name}", "F1 now", "precision", "recall", "entities"]
     blocks.append(c.table(header, rows))
-    labels_before = base.entity_scores()
+    labels_before = compare.entity_scores(base)
     fell = []
     for extractor, entities in sorted(labels_now.items()):
-        was = compare.f1s(labels_before.get(extractor) or {})
-        for name, old, new in compare.scores_that_fell(was, compare.f1s(entities)):
+        was = compare.f1_scores(labels_before.get(extractor) or {})
+        for name, old, new in compare.scores_that_fell(was, compare.f1_scores(entities)):
             fell.append(
                 [
                     markdown.code(name),
@@ -261,13 +261,13 @@ def responses_section(c: Context) -> list[str]:
     if not current:
         return []
     blocks = ["## Response selection (retrieval intents)"]
-    scores, before = c.now.response_scores(), c.base.response_scores()
+    scores, before = compare.response_scores(c.now), compare.response_scores(c.base)
     line = f"Accuracy {current['accuracy']:.4f}, weighted F1 {current['weighted_f1']:.4f}"
     if c.base.responses:
         base = c.base.responses
         line += f" (at {c.name}: {base['accuracy']:.4f}, {base['weighted_f1']:.4f})"
     blocks.append(line + f" over {len(scores)} responses.")
-    was = compare.f1s(before)
+    was = compare.f1_scores(before)
     rows = []
     # worst change first, then the lowest F1: what a reviewer looks at
     for key in sorted(scores, key=lambda k: (scores[k]["f1"] - was.get(k, scores[k]["f1"]), k)):
@@ -332,8 +332,8 @@ def data_section(c: Context, base_commit: str | None, sources: list[Path]) -> li
     before = bot_data.committed_examples(base_commit, sources) if base_commit else None
     blocks = []
     sizes = bot_data.split_sizes()
-    held_out = sum((f.get("support") or 0) for f in c.now.intent_scores().values())
-    held_before = sum((f.get("support") or 0) for f in c.base.intent_scores().values())
+    held_out = sum((f.get("support") or 0) for f in compare.intent_scores(c.now).values())
+    held_before = sum((f.get("support") or 0) for f in compare.intent_scores(c.base).values())
     parts = []
     if "train" in sizes:
         parts.append(f"{sizes['train']} training examples")
@@ -484,24 +484,28 @@ def write_images(
     if CONFUSION_MATRIX.exists():
         shutil.copyfile(CONFUSION_MATRIX, assets / CONFUSION_MATRIX.name)
         images["Intent confusion matrix"] = f"report/{CONFUSION_MATRIX.name}"
-    intent_now = compare.f1s(now.intent_scores())
-    intent_before = compare.f1s(base.intent_scores())
+    intent_now = compare.f1_scores(compare.intent_scores(now))
+    intent_before = compare.f1_scores(compare.intent_scores(base))
     if charts.f1_chart(
         assets / "intent_f1.png", "F1 per intent", intent_now, intent_before, baseline
     ):
         images["F1 per intent"] = "report/intent_f1.png"
-    before_entities = base.entity_scores()
-    for index, (extractor, entities) in enumerate(sorted(now.entity_scores().items())):
-        before = compare.f1s(before_entities.get(extractor) or {})
+    before_entities = compare.entity_scores(base)
+    for index, (extractor, entities) in enumerate(sorted(compare.entity_scores(now).items())):
+        before = compare.f1_scores(before_entities.get(extractor) or {})
         out = assets / f"entity_f1_{index + 1}.png"
         if charts.f1_chart(
-            out, f"F1 per entity ({extractor})", compare.f1s(entities), before, baseline
+            out, f"F1 per entity ({extractor})", compare.f1_scores(entities), before, baseline
         ):
             images[f"F1 per entity ({index + 1})"] = f"report/{out.name}"
-    responses = compare.f1s(now.response_scores())
+    responses = compare.f1_scores(compare.response_scores(now))
     out = assets / "response_f1.png"
     if charts.f1_chart(
-        out, "F1 per response", responses, compare.f1s(base.response_scores()), baseline
+        out,
+        "F1 per response",
+        responses,
+        compare.f1_scores(compare.response_scores(base)),
+        baseline,
     ):
         images["F1 per response"] = f"report/{out.name}"
     return images

@@ -340,3 +340,26 @@ def test_labels_that_look_like_math_or_markup_are_drawn_and_shown_as_written(rep
     assert "<img" not in outside_code and "`<img src=x>`" in full
     assert "**New intent `a | b`**: F1 0.8000." in full
     assert "| `metrics/nlu.json` | `intent_f1.a \\| b` | - | 0.8 | - |" in section(full, "Metrics")
+
+
+def test_the_metrics_and_params_tables_hold_dvc_s_own_figures(repo):
+    worse = {**NLU, "weighted_f1": 0.812345678, "intent_f1": {**NLU["intent_f1"], "deny": 0.1}}
+    write_results(repo, worse, {**PARAMS, "train": {"DIETClassifier": {"epochs": 7}}})
+
+    full, _ = report(repo)
+
+    for kind, title in [("metrics", "Metrics"), ("params", "Parameters")]:
+        dvc = subprocess.run(
+            [str(DVC), kind, "diff", "main", "--md"], cwd=repo, capture_output=True, text=True
+        )
+        theirs = {tuple(cells(line)) for line in dvc.stdout.splitlines()[2:] if line}
+        ours = {
+            tuple(c.strip("`").replace("\\|", "|") for c in cells(line))
+            for line in section(full, title).splitlines()[2:]
+            if line.startswith("| `")
+        }
+        assert ours == theirs and len(ours) > 0, kind
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split(" | ")]
