@@ -458,7 +458,9 @@ def build(
         ]
 
     results, verdict = gate_result
-    blocks += ["## Quality gate", "\n".join(f"    {r.line}" for r in results), f"**{verdict}**"]
+    # an indented code block shows each line as written, if it stays one line
+    lines = "\n".join("    " + r.line.replace("\n", " ") for r in results)
+    blocks += ["## Quality gate", lines, f"**{markdown.text(verdict)}**"]
     blocks += list(trend)
 
     if has_baseline:
