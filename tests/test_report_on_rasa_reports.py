@@ -143,10 +143,18 @@ def test_a_response_removed_and_an_entity_added_are_listed(helpdesk):
     now = compare.Evaluation(**{**vars(now), "response_labels": {**now_responses}})
     base.response_labels = now.response_labels | {dropped: {"f1": 1.0, "support": 3}}
 
-    table = report.new_and_removed_section(context(base, now))[-1]
+    blocks = report.new_and_removed_section(context(base, now), REPORTS / "helpdesk")
 
+    table = next(b for b in blocks if b.startswith("| kind"))
     assert ["entity", "product (RegexEntityExtractor)", "new"] in [r[:3] for r in rows_of(table)]
     assert ["response", dropped, "removed", "1.0000", "3"] in rows_of(table)
+    # the new entity's held-out examples, with what RegexEntityExtractor found in each
+    examples = rows_of(blocks[-1])
+    rasa = json.loads((REPORTS / "helpdesk/RegexEntityExtractor_successes.json").read_text())
+    rasa += json.loads((REPORTS / "helpdesk/RegexEntityExtractor_errors.json").read_text())
+    texts = [x["text"] for x in rasa if any(e["entity"] == "product" for e in x["entities"])]
+    assert [r[1] for r in examples] == texts[: markdown.MAX_ROWS] and texts
+    assert all(r[0] == "product (RegexEntityExtractor)" for r in examples)
 
 
 def test_response_selection_table_has_every_response_with_its_support(helpdesk):

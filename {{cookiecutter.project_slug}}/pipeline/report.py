@@ -159,7 +159,7 @@ def _examples(predictions: list | None, intent: str) -> list[list[str]]:
     ]
 
 
-def new_and_removed_section(c: Context) -> list[str]:
+def new_and_removed_section(c: Context, results: Path = paths.RESULTS) -> list[str]:
     """Intents, entities and responses that are in one revision's evaluation only."""
     blocks = []
     before, now = compare.intent_scores(c.base), compare.intent_scores(c.now)
@@ -193,7 +193,51 @@ def new_and_removed_section(c: Context) -> list[str]:
     if labels:
         header = ["kind", "name", "status", "F1", "held-out examples"]
         blocks.append(c.table(header, labels))
+        examples = new_label_examples(c, results)
+        if examples:
+            blocks.append("Held-out examples of the new entities and responses:")
+            blocks.append(c.table(["label", "held-out example", "predicted"], examples))
     return ["## New and removed intents, entities and responses", *blocks] if blocks else []
+
+
+def new_label_examples(c: Context, results: Path = paths.RESULTS) -> list[list[str]]:
+    """The held-out examples of entities and responses new in this change, with what was
+    predicted, from this change's `rasa test` output (results/ is not committed, so the
+    baseline's, and a removed label's examples, are not at hand)."""
+    read = functools.cache(lambda name: _json_list(results / name))
+    before, after = compare.entity_scores(c.base), compare.entity_scores(c.now)
+    rows = []
+    for extractor in sorted(set(before) & set(after)):
+        for entity in sorted(set(after[extractor]) - set(before[extractor])):
+            for example in read(f"{extractor}_successes.json") + read(f"{extractor}_errors.json"):
+                if not any(e.get("entity") == entity for e in example.get("entities") or []):
+                    continue
+                predicted = [
+                    f"{p.get('value')} ({p.get('entity')})"
+                    for p in example.get("predicted_entities") or []
+                    if p.get("extractor", extractor) == extractor
+                ]
+                label = markdown.code(f"{entity} ({extractor})")
+                shown = ", ".join(map(markdown.code, predicted)) or "nothing"
+                rows.append([label, markdown.code(example.get("text", "")), shown])
+    old_keys = set(compare.response_scores(c.base))
+    for key in sorted(set(compare.response_scores(c.now)) - old_keys):
+        for example in read("response_selection_successes.json") + read(
+            "response_selection_errors.json"
+        ):
+            if example.get("intent_response_key_target") == key:
+                predicted = (example.get("intent_response_key_prediction") or {}).get("name")
+                text = markdown.code(example.get("text", ""))
+                rows.append([markdown.code(key), text, markdown.code(predicted or "None")])
+    return rows
+
+
+def _json_list(path: Path) -> list:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    return data if isinstance(data, list) else []
 
 
 def _entities_in_both(base: compare.Evaluation, now: compare.Evaluation) -> list[tuple]:
