@@ -251,8 +251,8 @@ def test_a_big_bot_s_report_fits_a_comment_and_the_full_one_keeps_every_row(tmp_
     assert len(comment) < markdown.COMMENT_LIMIT - report.COMMENT_ROOM
     assert len(comment.encode()) < markdown.SUMMARY_LIMIT
     assert "more rows left out here: the full report is `report/full.md`" in comment
-    assert comment.count("| `train.intent_") == markdown.MAX_ROWS
-    assert full.count("| `train.intent_") == 400
+    assert comment.count("| train.intent_") == markdown.MAX_ROWS
+    assert full.count("| train.intent_") == 400
     # each table capped: intents show in 3 (got worse, examples' intent and prediction)
     assert comment.count("| `ask_about_product_category_") == 3 * markdown.MAX_ROWS
     for name in ("product_attribute_", "faq/ask_question_"):
@@ -314,6 +314,7 @@ HOSTILE = {
     "ordered": "1. first",
     "math": "$x^2$",
     "emphasis": "**bold** _it_ ~~gone~~",
+    "underscores": "_it_ __init__ snake_case a__b__c",
     "entity": "&lt;script&gt;",
     "newline": "line one\n\n## injected heading",
 }

@@ -14,8 +14,10 @@ SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's job summary
 MAX_ROWS = 15  # rows a capped table shows; the full report has them all
 
 # ASCII punctuation that can start markup anywhere in a line (CommonMark lets any of it be
-# backslash-escaped); `|` is left to table(), which escapes it in every cell, and `@` is apart.
-_SPECIAL = re.compile(r"([\\`*_\[\]<>&#~$])")
+# backslash-escaped), and `_` unless it is between two letters or digits, where it can neither
+# open nor close emphasis (`weighted_f1` stays as it reads); `|` is left to table(), which
+# escapes it in every cell, and `@` is apart.
+_SPECIAL = re.compile(r"[\\`*\[\]<>&#~$]|_(?![^\W_])|(?<![^\W_])_")
 # What starts a list item, a heading underline or a quote at the start of a line.
 _LEADING = re.compile(r"^(\d+)([.)])|^([-+=])")
 _MENTION = "@\u200b"  # a zero-width space after @: GitHub links no user, the text reads the same
@@ -27,7 +29,7 @@ def _one_line(value) -> str:
 
 def text(value) -> str:
     """Plain text for a paragraph, a list item, a heading or a table cell, shown as written."""
-    escaped = _SPECIAL.sub(r"\\\1", _one_line(value)).replace("@", _MENTION)
+    escaped = _SPECIAL.sub(r"\\\g<0>", _one_line(value)).replace("@", _MENTION)
     return _LEADING.sub(lambda m: f"{m[1]}\\{m[2]}" if m[1] else f"\\{m[3]}", escaped)
 
 

@@ -45,7 +45,7 @@ def dvc_diff(dvc: str, kind: str, baseline: str, limit: int | None) -> str:
             values = [change.get("old"), change.get("new")]
             if metrics:
                 values.append(change.get("diff"))
-            rows.append([markdown.code(path), markdown.code(key), *map(_dvc_value, values)])
+            rows.append([markdown.text(path), markdown.text(key), *map(_dvc_value, values)])
     if not rows:
         return ""
     header = ["Path", "Metric" if metrics else "Param", markdown.text(baseline), "workspace"]
@@ -82,7 +82,7 @@ def metrics_table(dvc: str) -> str:
     for revision in json.loads(result.stdout or "{}").values():
         for path, entry in sorted(revision.get("data", {}).items()):
             for key, value in flatten(entry.get("data", {})):
-                rows.append([markdown.code(path), markdown.code(key), _dvc_value(value)])
+                rows.append([markdown.text(path), markdown.text(key), _dvc_value(value)])
     return markdown.table(["Path", "Metric", "Value"], rows, limit=None)
 
 

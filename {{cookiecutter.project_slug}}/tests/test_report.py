@@ -156,7 +156,7 @@ def test_report_compares_with_the_baseline(repo):
 
     metrics = section(full, "Metrics")
     assert "| Path " in metrics and "| main " in metrics and "| workspace " in metrics
-    weighted = next(line for line in metrics.splitlines() if "| `weighted_f1` " in line)
+    weighted = next(line for line in metrics.splitlines() if "| weighted_f1 " in line)
     assert [cell.strip() for cell in weighted.split("|")[3:6]] == ["0.9", "0.8", "-0.1"]
     params = section(full, "Parameters")
     assert "train.DIETClassifier.epochs" in params and "100" in params and "| 5 " in params
@@ -199,7 +199,7 @@ def test_first_run_says_there_is_no_baseline(tmp_path):
     full, _ = report(tmp_path)
     metrics = section(full, "Metrics")
     assert "No baseline: `main` (`" in metrics and "has no metrics yet (first run)" in metrics
-    assert "| `metrics/nlu.json` | `weighted_f1` | 0.9 |" in metrics
+    assert "| metrics/nlu.json | weighted_f1 | 0.9 |" in metrics
     assert "**Quality gate passed: main has no metrics yet (first run).**" in full
     assert "## Intents that got worse" not in full and "## Parameters" not in full
 
@@ -207,13 +207,12 @@ def test_first_run_says_there_is_no_baseline(tmp_path):
 def test_new_validation_warnings_are_listed_apart_from_the_baseline_s(repo):
     known = "The intent 'thanks' is not used in any story or rule."
     new = "The utterance 'utter_ticket_done' is not used in any story or rule."
-    shown = r"The utterance 'utter\_ticket\_done' is not used in any story or rule."
     write_results(repo, NLU, warnings=[known, new])
 
     validation = section(report(repo)[0], "Data validation")
 
     new_part, known_part = validation.split("<details>")
-    assert f"**1 new** since `main`:\n\n- {shown}" in new_part and known not in new_part
+    assert f"**1 new** since `main`:\n\n- {new}" in new_part and known not in new_part
     assert "1 already there at `main`" in known_part and f"- {known}" in known_part
 
 
@@ -337,9 +336,9 @@ def test_labels_that_look_like_math_or_markup_are_drawn_and_shown_as_written(rep
 
     assert (repo / "report/intent_f1.png").read_bytes().startswith(PNG)
     outside_code = re.sub(r"(`+)[^`].*?\1", "", full)
-    assert "<img" not in outside_code and "`<img src=x>`" in full
+    assert not re.search(r"(?<!\\)<img", outside_code) and "`<img src=x>`" in full
     assert "**New intent `a | b`**: F1 0.8000." in full
-    assert "| `metrics/nlu.json` | `intent_f1.a \\| b` | - | 0.8 | - |" in section(full, "Metrics")
+    assert "| metrics/nlu.json | intent_f1.a \\| b | - | 0.8 | - |" in section(full, "Metrics")
 
 
 def test_the_metrics_and_params_tables_hold_dvc_s_own_figures(repo):
@@ -356,7 +355,7 @@ def test_the_metrics_and_params_tables_hold_dvc_s_own_figures(repo):
         ours = {
             tuple(c.strip("`").replace("\\|", "|") for c in cells(line))
             for line in section(full, title).splitlines()[2:]
-            if line.startswith("| `")
+            if line.startswith("| ") and not line.startswith(("| Path", "| ---"))
         }
         assert ours == theirs and len(ours) > 0, kind
 
