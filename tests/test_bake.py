@@ -70,8 +70,10 @@ DEFAULT_TREE = {
     "pipeline/evaluate.py",
     "pipeline/gate.py",
     "pipeline/bot_data.py",  # the report's: what the bot's files say
+    "pipeline/dvc_tables.py",
     "pipeline/history.py",
     "pipeline/markdown.py",
+    "pipeline/report_sections.py",
     "pipeline/metrics.py",
     "pipeline/params.py",
     "pipeline/paths.py",

@@ -25,7 +25,7 @@ from support import TEMPLATE
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
 sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
 sys.dont_write_bytecode = True  # no __pycache__ in the template: every bake would copy it
-from pipeline import compare, markdown, metrics, report  # noqa: E402
+from pipeline import compare, dvc_tables, markdown, metrics, report, report_sections  # noqa: E402
 
 sys.dont_write_bytecode = False
 
@@ -84,8 +84,8 @@ def write_labels(root, results) -> None:
         )
 
 
-def context(base, now, limit=markdown.MAX_ROWS) -> report.Context:
-    return report.Context(base, now, "`main`", limit)
+def context(base, now, limit=markdown.MAX_ROWS) -> report_sections.Context:
+    return report_sections.Context(base, now, "`main`", limit)
 
 
 def rows_of(table: str) -> list[list[str]]:
@@ -106,7 +106,7 @@ def helpdesk(tmp_path_factory):
 def test_intents_that_got_worse_show_their_held_out_examples(helpdesk):
     base, now = helpdesk
     # the weak model is the baseline here: swap to make intents fall
-    blocks = report.intents_section(context(now, base))
+    blocks = report_sections.intents_section(context(now, base))
     intents = json.loads((REPORTS / "helpdesk-weak/intent_report.json").read_text())
     table = next(b for b in blocks if b.startswith("| intent"))
     assert "held-out examples" in table.splitlines()[0]
@@ -119,7 +119,7 @@ def test_new_and_removed_intents_with_their_examples_and_predictions(helpdesk):
     base, now = helpdesk
     base.intents = {k: v for k, v in now.intents.items() if k != "request_human"}
 
-    blocks = report.new_and_removed_section(context(base, now))
+    blocks = report_sections.new_and_removed_section(context(base, now))
 
     assert blocks[0] == "## New and removed intents, entities and responses"
     support = now.intents["request_human"]["support"]
@@ -143,7 +143,7 @@ def test_a_response_removed_and_an_entity_added_are_listed(helpdesk):
     now = compare.Evaluation(**{**vars(now), "response_labels": {**now_responses}})
     base.response_labels = now.response_labels | {dropped: {"f1": 1.0, "support": 3}}
 
-    blocks = report.new_and_removed_section(context(base, now), REPORTS / "helpdesk")
+    blocks = report_sections.new_and_removed_section(context(base, now), REPORTS / "helpdesk")
 
     table = next(b for b in blocks if b.startswith("| kind"))
     assert ["entity", "product (RegexEntityExtractor)", "new"] in [r[:3] for r in rows_of(table)]
@@ -159,7 +159,7 @@ def test_a_response_removed_and_an_entity_added_are_listed(helpdesk):
 
 def test_response_selection_table_has_every_response_with_its_support(helpdesk):
     base, now = helpdesk
-    blocks = report.responses_section(context(base, now))
+    blocks = report_sections.responses_section(context(base, now))
     rasa = json.loads((REPORTS / "helpdesk/response_selection_report.json").read_text())
     rows = {r[0]: r for r in rows_of(blocks[-1])}
     keys = {k for k in rasa if k not in AVERAGES}
@@ -173,15 +173,15 @@ def test_a_bot_without_entities_or_retrieval_intents_gets_no_empty_sections(tmp_
     base, now = evaluation(tmp_path / "a", "default"), evaluation(tmp_path / "b", "default")
     c = context(base, now)
     assert not (tmp_path / "b/default/evaluation/entities.json").exists()
-    assert report.entities_section(c) == []
-    assert report.responses_section(c) == []
-    assert report.new_and_removed_section(c) == []
-    assert report.config_diff(None, "x: 1\n", 15) == ""
-    assert report.config_diff("x: 1\n", "x: 1\n", 15) == ""
+    assert report_sections.entities_section(c) == []
+    assert report_sections.responses_section(c) == []
+    assert report_sections.new_and_removed_section(c) == []
+    assert report_sections.config_diff(None, "x: 1\n", 15) == ""
+    assert report_sections.config_diff("x: 1\n", "x: 1\n", 15) == ""
 
 
 def test_the_config_diff_shows_an_edit_to_config_yml():
-    diff = report.config_diff(
+    diff = report_sections.config_diff(
         "pipeline:\n- name: DIETClassifier\n  epochs: 100\n",
         "pipeline:\n- name: DIETClassifier\n  epochs: 5\n",
         15,
@@ -232,7 +232,7 @@ def test_a_big_bot_s_report_fits_a_comment_and_the_full_one_keeps_every_row(tmp_
     # through uncapped before)
     params = {f"train.intent_{i:03d}_threshold": {"old": 0.1, "new": 0.2} for i in range(400)}
     monkeypatch.setattr(
-        report,
+        dvc_tables,
         "_dvc_json",
         lambda dvc, kind, baseline: {"params.yaml": params} if kind == "params" else {},
     )
@@ -275,9 +275,15 @@ def test_a_normal_bot_s_report_is_not_capped(helpdesk):
     """The helpdesk bot's tables fit: only its 20 changed predictions are cut, at the 15 rows
     the report always showed."""
     base, now = helpdesk
-    for section in (report.responses_section, report.entities_section, report.stories_section):
+    for section in (
+        report_sections.responses_section,
+        report_sections.entities_section,
+        report_sections.stories_section,
+    ):
         assert section(context(base, now)) == section(context(base, now, limit=None))
-    capped, full = (report.intents_section(context(base, now, limit)) for limit in (15, None))
+    capped, full = (
+        report_sections.intents_section(context(base, now, limit)) for limit in (15, None)
+    )
     assert capped[:-1] == full[:-1]
     assert capped[-1].count("\n| `") == 15 and full[-1].count("\n| `") == 20
 
@@ -359,9 +365,9 @@ def test_validation_warnings_and_story_names_are_escaped_in_the_report(helpdesk)
     hostile = HOSTILE["image"] + " " + HOSTILE["html"] + " " + HOSTILE["mention"]
     now = compare.Evaluation(**{**vars(now), "validation": {"warnings": [hostile]}})
     now.failed_stories = [{"story": HOSTILE["link"], "file": "t.yml", "first_wrong": None}]
-    blocks = report.validation_section(context(base, now)) + report.stories_section(
+    blocks = report_sections.validation_section(
         context(base, now)
-    )
+    ) + report_sections.stories_section(context(base, now))
     html = render("\n\n".join(blocks))
     assert "<img" not in html and "<a " not in html and "@octocat" not in _plain(html)
 
@@ -391,7 +397,7 @@ def test_intents_and_actions_no_test_story_covers_are_named(helpdesk, tmp_path, 
     stories = (bot / "tests/test_stories.yml").read_text()
     (bot / "tests/test_stories.yml").write_text(stories.replace("intent: thank", "intent: greet"))
 
-    blocks = report.coverage_section(context(*helpdesk), "tests")
+    blocks = report_sections.coverage_section(context(*helpdesk), "tests")
 
     assert blocks[0] == "## Not covered by the test stories (`tests`)"
     intents = next(b for b in blocks if b.startswith("Intents ("))
@@ -418,7 +424,7 @@ def test_the_data_section_counts_examples_added_and_removed_per_intent(
     (tmp_path / "data/nlu/new.yml").write_text(new)
     monkeypatch.chdir(tmp_path)
 
-    blocks = report.data_section(context(*helpdesk), "HEAD", [Path("data")])
+    blocks = report_sections.data_section(context(*helpdesk), "HEAD", [Path("data")])
 
     assert blocks[0] == "## Data" and blocks[-2].startswith("Examples per intent that changed")
     rows = rows_of(blocks[-1])
