@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from pipeline import params, paths
+from pipeline.markdown import code, text
 
 FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
 
@@ -88,18 +89,20 @@ def stage_problems(stage: str, changes: list, outs: set[str], tracked: set[str])
     problems = []
     for change in changes:
         if change == "changed command":
-            problems.append(f"`{stage}`: its command changed")
+            problems.append(f"{code(stage)}: its command changed")
         if not isinstance(change, dict):
             continue
         for path, status in (change.get("changed deps") or {}).items():
             if isinstance(status, dict):  # params: {key: status}
-                keys = ", ".join(f"`{key}`" for key in sorted(status))
-                problems.append(f"`{stage}`: {keys} in `{path}` changed")
+                keys = ", ".join(code(key) for key in sorted(status))
+                problems.append(f"{code(stage)}: {keys} in {code(path)} changed")
             elif not produced(path, outs):
-                problems.append(f"`{stage}`: `{path}` changed ({status})")
+                problems.append(f"{code(stage)}: {code(path)} changed ({text(status)})")
         for path, status in (change.get("changed outs") or {}).items():
             if status == "modified" and path in tracked:
-                problems.append(f"`{stage}`: `{path}` differs from the output dvc.lock recorded")
+                problems.append(
+                    f"{code(stage)}: {code(path)} differs from the output dvc.lock recorded"
+                )
     return problems
 
 
@@ -133,7 +136,7 @@ def check(dvc: str) -> list[str]:
     for stage, changes in dvc_status(dvc).items():
         name = stage.rsplit(":", 1)[-1]  # `dvc.yaml:train` outside the project root
         if name not in locked:
-            problems.append(f"`{name}`: not in dvc.lock (it never ran for this commit)")
+            problems.append(f"{code(name)}: not in dvc.lock (it never ran for this commit)")
             continue
         problems += stage_problems(name, changes, outs, tracked)
     return problems

@@ -18,6 +18,7 @@ from pipeline import paths
 
 FILES = {
     "nlu": paths.NLU_METRICS.as_posix(),
+    "config": paths.MERGED_CONFIG.as_posix(),  # the text itself
     "entities": paths.ENTITY_METRICS.as_posix(),
     "responses": paths.RESPONSE_METRICS.as_posix(),
     "core": paths.CORE_METRICS.as_posix(),
@@ -35,6 +36,7 @@ class Evaluation:
     """One revision's evaluation files, parsed; None where a file is missing."""
 
     nlu: dict | None = None
+    config: str | None = None  # models/config.yml as trained
     entities: dict | None = None
     responses: dict | None = None
     core: dict | None = None
@@ -49,6 +51,8 @@ class Evaluation:
 def _parse(path: str, text: str | None):
     if text is None:
         return None
+    if path.endswith(".yml"):
+        return text
     if path.endswith(".csv"):
         return list(csv.DictReader(io.StringIO(text)))
     try:
@@ -186,3 +190,33 @@ def new_warnings(now: dict, before: dict) -> tuple[list[str], list[str]]:
     current = now.get("warnings") or []
     known = set(before.get("warnings") or [])
     return [w for w in current if w not in known], [w for w in current if w in known]
+
+
+# Per-label figures with their support from evaluation/; a baseline committed before those
+# files existed gives its F1 from metrics/ (no support).
+
+
+def intent_scores(evaluation: Evaluation) -> dict:
+    """{intent: {"f1", "support", ...}}."""
+    if evaluation.intents is not None:
+        return evaluation.intents
+    return _f1_only((evaluation.nlu or {}).get("intent_f1"))
+
+
+def entity_scores(evaluation: Evaluation) -> dict:
+    """{extractor: {entity: {"f1", "support", ...}}}."""
+    if evaluation.entity_labels is not None:
+        return evaluation.entity_labels
+    old = evaluation.entities or {}
+    return {ex: _f1_only(m.get("entity_f1")) for ex, m in old.items() if m.get("entity_f1")}
+
+
+def response_scores(evaluation: Evaluation) -> dict:
+    """{response key: {"f1", "support", ...}}."""
+    if evaluation.response_labels is not None:
+        return evaluation.response_labels
+    return _f1_only((evaluation.responses or {}).get("response_f1"))
+
+
+def _f1_only(scores: dict | None) -> dict:
+    return {name: {"f1": f1} for name, f1 in (scores or {}).items()}

@@ -5,6 +5,7 @@ Runs the project's own DVC (.venv-dvc, from `make install`) for the metrics and 
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -162,8 +163,8 @@ def test_report_compares_with_the_baseline(repo):
 
     worse_rows = section(full, "Intents that got worse").strip().splitlines()[2:]
     assert worse_rows == [
-        "| `goodbye` | 0.9000 | 0.6000 | -0.3000 |",
-        "| `greet` | 0.9500 | 0.7000 | -0.2500 |",
+        "| `goodbye` | 0.9000 | 0.6000 | -0.3000 | - |",
+        "| `greet` | 0.9500 | 0.7000 | -0.2500 | - |",
     ]
     gate = section(full, "Quality gate")
     assert "FAIL metrics/nlu.json:weighted_f1 fell 0.9000 -> 0.8000" in gate
@@ -181,7 +182,9 @@ def test_report_embeds_both_plots_and_keeps_a_version_without_them(repo):
     assert "![" not in without and "make report" in section(without, "Plots")
     assert section(without, "Metrics") == section(full, "Metrics")
     assert "No intent's F1 fell" in section(full, "Intents that got worse")
-    assert "No parameter changed since `main`." in section(full, "Parameters")
+    assert "No parameter and no part of the configuration changed since `main`." in section(
+        full, "Parameters"
+    )
     assert "No validation warnings." in section(full, "Data validation")
 
 
@@ -224,7 +227,7 @@ def test_entities_that_got_worse_are_named(repo):
     assert "| `DIETClassifier` | 0.9000 | 0.7000 | 0.9000 | 0.9000 | 2 |" in entities
     assert "| `city` | `DIETClassifier` | 0.9000 | 0.5000 | -0.4000 |" in entities
     assert "`product`" not in entities.split("Entities that got worse:")[1]
-    assert "![F1 per entity (DIETClassifier)](report/entity_f1_DIETClassifier.png)" in full
+    assert "![F1 per entity (1)](report/entity_f1_1.png)" in full
 
 
 def test_a_bot_without_entities_gets_no_entity_section(tmp_path):
@@ -304,3 +307,58 @@ def test_the_baseline_is_resolved_once_and_each_file_read_once(repo, monkeypatch
     assert len(reads) == len(set(reads)), reads
     assert ("_read", "metrics/nlu.json") in reads  # the workspace's, from disk
     assert any(call[0] == "_show" and call[-1] == "metrics/nlu.json" for call in reads)  # main's
+
+
+def test_a_config_yml_edit_shows_and_the_full_report_is_kept_apart(repo):
+    (repo / "models").mkdir()
+    config = "recipe: default.v1\npipeline:\n- name: DIETClassifier\n  epochs: 100\n"
+    (repo / "models/config.yml").write_text(config)
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "baseline with its trained config")
+    (repo / "models/config.yml").write_text(config.replace("100", "5"))
+    write_results(repo, NLU)
+
+    full, without = report(repo)
+
+    parameters = section(full, "Parameters")
+    assert "No parameter" not in parameters  # params.yaml did not change, config.yml did
+    assert "```diff\n--- baseline\n+++ this change\n" in parameters
+    assert "\n-  epochs: 100\n+  epochs: 5\n" in parameters
+    kept = (repo / "report/full.md").read_text()
+    assert kept.startswith("# Model report") and section(kept, "Parameters") == parameters
+
+
+def test_labels_that_look_like_math_or_markup_are_drawn_and_shown_as_written(repo):
+    names = {"$x$ price": 0.9, "a | b": 0.8, "<img src=x>": 0.7}
+    write_results(repo, {**NLU, "intent_f1": {**NLU["intent_f1"], **names}})
+
+    full, _ = report(repo)  # matplotlib read `$x$` as math and no report was written
+
+    assert (repo / "report/intent_f1.png").read_bytes().startswith(PNG)
+    outside_code = re.sub(r"(`+)[^`].*?\1", "", full)
+    assert not re.search(r"(?<!\\)<img", outside_code) and "`<img src=x>`" in full
+    assert "**New intent `a | b`**: F1 0.8000." in full
+    assert "| metrics/nlu.json | intent_f1.a \\| b | - | 0.8 | - |" in section(full, "Metrics")
+
+
+def test_the_metrics_and_params_tables_hold_dvc_s_own_figures(repo):
+    worse = {**NLU, "weighted_f1": 0.812345678, "intent_f1": {**NLU["intent_f1"], "deny": 0.1}}
+    write_results(repo, worse, {**PARAMS, "train": {"DIETClassifier": {"epochs": 7}}})
+
+    full, _ = report(repo)
+
+    for kind, title in [("metrics", "Metrics"), ("params", "Parameters")]:
+        dvc = subprocess.run(
+            [str(DVC), kind, "diff", "main", "--md"], cwd=repo, capture_output=True, text=True
+        )
+        theirs = {tuple(cells(line)) for line in dvc.stdout.splitlines()[2:] if line}
+        ours = {
+            tuple(c.strip("`").replace("\\|", "|") for c in cells(line))
+            for line in section(full, title).splitlines()[2:]
+            if line.startswith("| ") and not line.startswith(("| Path", "| ---"))
+        }
+        assert ours == theirs and len(ours) > 0, kind
+
+
+def cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split(" | ")]
