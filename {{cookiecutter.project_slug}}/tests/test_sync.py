@@ -95,10 +95,17 @@ def template(tmp_path_factory):
 
 
 @pytest.fixture
-def repo(template, tmp_path):
-    clone = tmp_path / "repo"
-    git(tmp_path, "clone", "--quiet", str(template), str(clone))
-    dvc(clone, "repro", "--quiet")  # the outputs a developer has on disk
+def clone(template, tmp_path):
+    """A fresh clone: the committed files, no outputs on disk."""
+    path = tmp_path / "repo"
+    git(tmp_path, "clone", "--quiet", str(template), str(path))
+    return path
+
+
+@pytest.fixture
+def repo(clone):
+    """A developer's clone, with the outputs on disk that a run left there."""
+    dvc(clone, "repro", "--quiet")
     return clone
 
 
@@ -177,22 +184,22 @@ def test_a_conflict_in_data_stops_then_sync_carries_on_after_it_is_resolved(repo
     assert dvc(repo, "status", "--quiet") == ""
 
 
-def test_a_branch_up_to_date_with_fresh_results_has_nothing_to_commit(repo):
-    head = git(repo, "rev-parse", "HEAD")
-    result = sync(repo)
+def test_a_branch_up_to_date_with_fresh_results_has_nothing_to_commit(clone):
+    head = git(clone, "rev-parse", "HEAD")
+    result = sync(clone)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Already in sync with main: nothing to commit." in result.stdout
-    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(clone, "rev-parse", "HEAD") == head
 
 
-def test_a_stale_lock_on_an_up_to_date_branch_is_regenerated_and_committed(repo):
-    add_examples(repo, "goodbye.txt", "farewell")
-    git(repo, "commit", "--quiet", "-am", "A new example, results not rerun")
-    result = sync(repo)
+def test_a_stale_lock_on_an_up_to_date_branch_is_regenerated_and_committed(clone):
+    add_examples(clone, "goodbye.txt", "farewell")
+    git(clone, "commit", "--quiet", "-am", "A new example, results not rerun")
+    result = sync(clone)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Regenerate results from this commit's inputs" in result.stdout
-    assert scores(repo) == {"examples": 4}
-    assert git(repo, "status", "--porcelain", "--untracked-files=no") == ""
+    assert scores(clone) == {"examples": 4}
+    assert git(clone, "status", "--porcelain", "--untracked-files=no") == ""
 
 
 @pytest.mark.parametrize(
@@ -209,9 +216,9 @@ def test_a_stale_lock_on_an_up_to_date_branch_is_regenerated_and_committed(repo)
     ],
     ids=["uncommitted-changes", "unknown-base"],
 )
-def test_sync_refuses_with_one_error_line(repo, prepare, error):
-    git(repo, "checkout", "--quiet", "-b", "work")
-    prepare(repo)
-    result = sync(repo)
+def test_sync_refuses_with_one_error_line(clone, prepare, error):
+    git(clone, "checkout", "--quiet", "-b", "work")
+    prepare(clone)
+    result = sync(clone)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [error]
