@@ -24,6 +24,7 @@ WORKFLOW_FILES = [
     ".github/workflows/cml.yml",
     ".github/workflows/image.yml",
     ".github/dependabot.yml",
+    ".github/CODEOWNERS",
 ]
 
 # The template's own folder, written in pieces: this file is rendered by Jinja.

@@ -36,6 +36,7 @@ DEFAULT_TREE = {
     ".dvc/config",
     ".dvcignore",
     ".gitattributes",
+    ".github/CODEOWNERS",
     ".github/dependabot.yml",
     ".github/workflows/cml.yml",
     ".github/workflows/image.yml",
@@ -83,6 +84,7 @@ DEFAULT_TREE = {
     "pipeline/report.py",
     "pipeline/serve.py",
     "pipeline/split.py",
+    "pipeline/sync.py",
     "pipeline/train.py",
     "scripts/serve.sh",
     "tests/conftest.py",
@@ -96,11 +98,13 @@ DEFAULT_TREE = {
     "tests/test_report.py",
     "tests/test_scripts.py",
     "tests/test_stories.yml",
+    "tests/test_sync.py",
 }
 # (option, choice) -> the default files that choice leaves out. Every other choice keeps the
 # default tree: remotes, runners, image publishing and licenses change contents, not files.
 LEAVES_OUT = {
     ("ci_provider", "none"): {
+        ".github/CODEOWNERS",
         ".github/dependabot.yml",
         ".github/workflows/cml.yml",
         ".github/workflows/image.yml",

@@ -507,6 +507,104 @@ def test_a_non_finite_metric_fails_the_gate_step(github, degraded_pr, tmp_path):
     assert job.steps[-1].outcome == "failure"
 
 
+# A pull request's own copies of the gate and the lock check, edited to pass whatever happens.
+OWN_GATE = 'import sys\n\nprint("Quality gate passed: this change says so.")\nsys.exit(0)\n'
+OWN_CHECK_LOCK = """import json
+import sys
+
+if "--result" in sys.argv:
+    with open(sys.argv[sys.argv.index("--result") + 1], "w") as result:
+        json.dump({"stale": False, "problems": []}, result)
+print("dvc.lock matches this commit's inputs.")
+"""
+RESULTS = ["dvc.lock", "metrics", "plots", "evaluation", "models/config.yml"]
+
+
+def pass_own_gate(trained):
+    """A change to `origin`: the degraded pull request's results (a real fall of weighted F1)
+    committed with its fresh dvc.lock, then gate.py and check_lock.py that always pass, `gate:`
+    loosened (max_drop 1, from degrade()) and the split seed changed without rerunning."""
+
+    def change(origin):
+        for name in RESULTS:
+            target = origin / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            copy = shutil.copytree if (trained / name).is_dir() else shutil.copyfile
+            copy(trained / name, target)
+        (origin / "pipeline/gate.py").write_text(OWN_GATE)
+        (origin / "pipeline/check_lock.py").write_text(OWN_CHECK_LOCK)
+        params = (origin / "params.yaml").read_text()
+        (origin / "params.yaml").write_text(params.replace("seed: 42", "seed: 7", 1))
+        git(origin, "add", "--all")
+
+    return change
+
+
+def share_environments(source):
+    def prepare(workspace):
+        for env in (".venv", ".venv-dvc"):
+            (workspace / env).symlink_to(source / env)
+
+    return prepare
+
+
+def run_own_code(workspace, *module):
+    python = str(workspace / ".venv/bin/python")
+    return run([python, "-m", *module], workspace, check=False)
+
+
+@pytest.mark.e2e
+def test_a_change_to_its_own_gate_code_and_settings_still_fails_on_a_real_drop(
+    github, degraded_pr, tmp_path
+):
+    git(github.origin, "checkout", "--quiet", "-b", "old-template", "main")
+    git(github.origin, "rm", "--quiet", "pipeline/gate.py")
+    git(github.origin, "commit", "--quiet", "-m", "A base from before pipeline/gate.py")
+    git(github.origin, "checkout", "--quiet", "main")
+    git(github.origin, "checkout", "--quiet", "-b", "own-gate", "less-data")
+    pass_own_gate(degraded_pr.workspace)(github.origin)
+    git(github.origin, "commit", "--quiet", "-m", "Pass my own gate")
+    git(github.origin, "checkout", "--quiet", "main")
+    sha = git(github.origin, "rev-parse", "own-gate")
+
+    def gate_step(name, baseline):
+        return github.run(
+            name,
+            pull_request_event(4, "own-gate", sha),
+            "own-gate",
+            prepare=share_environments(degraded_pr.workspace),
+            base_env={**minimal_env(tmp_path / name), "BASELINE": baseline},
+            start_at="Quality gate",
+        )
+
+    job = gate_step("pr-own-gate", "origin/main")
+    workspace = job.workspace
+    # The change's own code passes it: what the workflow must not run.
+    own_lock = run_own_code(workspace, "pipeline.check_lock", "--result", "own.json")
+    own_gate = run_own_code(workspace, "pipeline.gate", "--lock-check", "own.json")
+    assert own_lock.returncode == own_gate.returncode == 0, own_gate.stdout
+    assert "Quality gate passed: this change says so." in own_gate.stdout
+
+    [step] = [s for s in job.steps if s.outcome != "skipped"]
+    assert step.outcome == "failure", step.output
+    assert re.search(
+        r"^FAIL metrics/nlu.json:weighted_f1 fell [\d.]+ -> [\d.]+ .*gate.max_drop 0.02 ",
+        step.output,
+        re.M,
+    ), step.output
+    assert "stale: `split`: `split` in `params.yaml` changed" in step.output
+    assert re.search(r"^FAIL dvc.lock is stale", step.output, re.M)
+    assert "Quality gate failed" in step.output
+    assert "this change says so" not in step.output
+
+    # A base without the gate code (a first run): this change's own code decides, visibly.
+    job = gate_step("pr-own-gate-old-base", "origin/old-template")
+    [step] = [s for s in job.steps if s.outcome != "skipped"]
+    assert "::warning::origin/old-template has no pipeline/gate.py" in step.output
+    assert "Quality gate passed: this change says so." in step.output
+
+
 @pytest.fixture(scope="module")
 def improving_pr(github, degraded_pr):
     """The degraded change merged anyway (with its outputs pushed); a PR then restores it."""

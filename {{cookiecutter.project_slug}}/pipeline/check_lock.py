@@ -24,7 +24,10 @@ from pathlib import Path
 from pipeline import params, paths
 from pipeline.markdown import code, text
 
-FIX = "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`"
+FIX = (
+    "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push` "
+    "(`make sync` when main has moved: it merges main first)"
+)
 
 
 class CheckError(Exception):

@@ -136,7 +136,8 @@ def test_a_stale_lock_is_found_and_the_fix_given(repo, change, problem):
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"stale: {problem}" in result.stdout
     assert result.stdout.splitlines()[-1] == (
-        "dvc.lock is stale: run `make repro`, commit `dvc.lock` and `metrics/`, then `make push`."
+        "dvc.lock is stale: run `make repro`, commit `dvc.lock` and `metrics/`, then `make push` "
+        "(`make sync` when main has moved: it merges main first)."
     )
 
 
