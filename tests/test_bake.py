@@ -72,12 +72,15 @@ DEFAULT_TREE = {
     "pipeline/metrics.py",
     "pipeline/params.py",
     "pipeline/paths.py",
+    "pipeline/rasa_cache.py",
     "pipeline/rasa_config.py",
     "pipeline/rasa_start.py",
     "pipeline/report.py",
     "pipeline/serve.py",
     "pipeline/split.py",
+    "pipeline/sweep.py",
     "pipeline/train.py",
+    "scripts/bot-python.sh",
     "scripts/serve.sh",
     "tests/conftest.py",
     "tests/nlu/README.md",
@@ -87,6 +90,7 @@ DEFAULT_TREE = {
     "tests/test_gate.py",
     "tests/test_report.py",
     "tests/test_scripts.py",
+    "tests/test_sweep.py",
     "tests/test_stories.yml",
 }
 # (option, choice) -> the default files that choice leaves out. Every other choice keeps the
