@@ -39,6 +39,7 @@ DEFAULT_TREE = {
     ".github/dependabot.yml",
     ".github/workflows/cml.yml",
     ".github/workflows/image.yml",
+    ".github/workflows/sweep.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
@@ -100,6 +101,7 @@ LEAVES_OUT = {
         ".github/dependabot.yml",
         ".github/workflows/cml.yml",
         ".github/workflows/image.yml",
+        ".github/workflows/sweep.yml",
     },
 }
 

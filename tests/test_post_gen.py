@@ -7,7 +7,12 @@ from support.remote_facts import REMOTES, dvc_lock
 
 post_gen = load_hook("post_gen_project")
 DVC_LOCKS = {dvc_lock(remote) for remote in REMOTES}
-WORKFLOWS = {".github/workflows/cml.yml", ".github/workflows/image.yml", ".github/dependabot.yml"}
+WORKFLOWS = {
+    ".github/workflows/cml.yml",
+    ".github/workflows/image.yml",
+    ".github/workflows/sweep.yml",
+    ".github/dependabot.yml",
+}
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
     python -m pipeline.sweep run --dvc DVC --jobs 1 "train.TEDPolicy.epochs=choice(20,50)" ...
     python -m pipeline.sweep show --dvc DVC [--metric metrics/core.json:action_f1]
-    python -m pipeline.sweep plan --max 8 "train.TEDPolicy.epochs=choice(20,50)" ...
+    python -m pipeline.sweep plan --max 8 [--check-keys] "train.TEDPolicy.epochs=choice(20,50)" ...
 
 A sweep is one or more `key=value` overrides of params.yaml, as `dvc exp run -S` takes them;
 a value may be `choice(a,b,...)` or `range(start,stop[,step])` (stop excluded), and the grid is
@@ -11,7 +11,8 @@ prints the comparison; `show` prints it for the experiments of the current commi
 values and the headline metrics per experiment, best first, failed and unfinished ones last and
 never with another run's numbers. It also writes experiments/sweep.md and a chart of each swept
 parameter against the ranking metric (experiments/sweep.png). `plan` prints the grid as JSON, one
-list of `-S` overrides per experiment (the CI sweep's job matrix), and refuses a grid over --max.
+list of `-S` overrides per experiment (the CI sweep's job matrix), and refuses a grid over --max;
+it needs nothing but Python's standard library, except with --check-keys (PyYAML).
 """
 
 import argparse
@@ -39,6 +40,7 @@ KEY = re.compile(r"^[A-Za-z_][\w#-]*(\.[A-Za-z_][\w#-]*|\[\d+\])*$")
 PLAIN = re.compile(r"^[\w.+-]+$")
 NUMBER = re.compile(r"^-?\d+$")
 SWEEP = re.compile(r"^(choice|range)\((.*)\)$")
+METRIC = re.compile(r"^[\w./-]+:[\w.-]+$")
 
 
 class SweepError(Exception):
@@ -165,7 +167,7 @@ def figures(data: dict, section: str) -> dict:
     return found
 
 
-def rows(shown: str) -> list[dict]:
+def rows(shown: str, prefix: str = "") -> list[dict]:
     """The experiments of the current commit in `dvc exp show --json`: name, status, params,
     metrics. Only a finished experiment has numbers: DVC reports a queued, running or failed
     one with the workspace's data, which is not its result."""
@@ -178,6 +180,8 @@ def rows(shown: str) -> list[dict]:
             data = rev.get("data") or {}
             ok = state == "success" and not rev.get("error") and data.get("rev") != "workspace"
             name = exp.get("name") or rev.get("name") or rev.get("rev", "")[:7]
+            if not name.startswith(prefix):
+                continue
             status = "done" if ok else state
             if state in ("failed", "success") and not ok:
                 status = f"failed: dvc queue logs {name}"
@@ -260,8 +264,8 @@ def chart(found: list[dict], metric: str, out: Path) -> bool:
     return True
 
 
-def show(dvc: str, metric: str) -> str:
-    found = rows(call(dvc, "exp", "show", "--json"))
+def show(dvc: str, metric: str, prefix: str = "") -> str:
+    found = rows(call(dvc, "exp", "show", "--json"), prefix)
     text = table(found, metric)
     TABLE.parent.mkdir(parents=True, exist_ok=True)
     TABLE.write_text(text)
@@ -280,14 +284,20 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--metric", default=HEADLINE[0][0], help="file:key to rank by")
     parser.add_argument("--max", type=int, default=0, help="plan: refuse a larger grid")
+    parser.add_argument("--check-keys", action="store_true", help="plan: keys must be in --params")
+    parser.add_argument("--prefix", default="", help="show: only experiments named so")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     args = parser.parse_intermixed_args(argv)
     try:
+        if not METRIC.match(args.metric):
+            raise SweepError(f"--metric '{args.metric}' is not file:key, e.g. {HEADLINE[0][0]}")
         if args.command == "show":
-            print(show(args.dvc, args.metric), end="")
+            print(show(args.dvc, args.metric, args.prefix), end="")
             return 0
         experiments = grid(args.overrides)
         if args.command == "plan":
+            if args.check_keys:
+                check_keys(args.overrides, args.params)
             if args.max and len(experiments) > args.max:
                 raise SweepError(
                     f"the sweep has {len(experiments)} experiments, more than {args.max}: "
