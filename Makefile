@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 # The template's own Python; ruff.toml excludes the template folder (it lints itself once baked).
 LINT_PATHS := hooks tests benchmarks
 
-.PHONY: help install demo test test-fast lint bench clean
+.PHONY: help install demo test test-fast lint bench bench-experiments clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,8 +47,12 @@ lint: install ## Lint the template's own Python (hooks, tests, benchmarks): ruff
 	$(VENV)/bin/ruff check $(LINT_PATHS)
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 
-bench: install ## Time bake, install and the pipeline against rasa train/test by hand (~15 min)
+bench: install ## Time bake, install and the pipeline against rasa train/test by hand, then experiments
 	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/run.py --breakdown
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/experiments.py
+
+bench-experiments: install ## Time a TED-only sweep against one full dvc repro, and dvc queue -j 2 against -j 1
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python benchmarks/experiments.py
 
 clean: ## Remove the demo and caches
 	rm -rf $(DEMO) .pytest_cache

@@ -23,6 +23,7 @@ REMOTE_NAME = "storage"
 WORKFLOW_FILES = [
     ".github/workflows/cml.yml",
     ".github/workflows/image.yml",
+    ".github/workflows/sweep.yml",
     ".github/dependabot.yml",
     ".github/CODEOWNERS",
 ]

@@ -48,6 +48,21 @@ def trained_bot(installed_bot):
 
 
 @pytest.fixture(scope="session")
+def few_epochs_bot(installed_bot, tmp_path_factory):
+    """A clone of the default bake trained and committed with 5 epochs per component: for the
+    checks whose assertions do not depend on the model's quality (experiments, Rasa's modes)."""
+    project = tmp_path_factory.mktemp("few-epochs") / installed_bot.name
+    run(["git", "clone", "--quiet", str(installed_bot), str(project)], installed_bot.parent)
+    run(["make", "install"], project)
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("epochs: 100", "epochs: 5"))
+    run(["make", "repro"], project)
+    run(["git", "add", "--all"], project)
+    run(["git", "commit", "--quiet", "-m", "Train with 5 epochs"], project)
+    return project
+
+
+@pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
     every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie

@@ -12,6 +12,7 @@ WORKFLOWS = {
     ".github/workflows/image.yml",
     ".github/dependabot.yml",
     ".github/CODEOWNERS",
+    ".github/workflows/sweep.yml",
 }
 
 

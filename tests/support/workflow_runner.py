@@ -150,6 +150,10 @@ class Evaluator:
         if name == "format":
             template, *values = args
             return re.sub(r"\{(\d+)\}", lambda m: to_string(values[int(m[1])]), template)
+        if name == "fromJSON":
+            return json.loads(to_string(args[0]))
+        if name == "toJSON":
+            return json.dumps(args[0], indent=2)
         if name == "contains":
             haystack, needle = args
             if isinstance(haystack, list):
@@ -383,12 +387,15 @@ def run_job(
     needs: dict | None = None,
     stop_before: str | None = None,
     start_at: str | None = None,
+    inputs: dict | None = None,
+    matrix: dict | None = None,
 ) -> JobResult:
     """Run one job's steps in `workspace`. `local_actions` maps an action (owner/name[/path],
     no ref) to a function(step, env) standing in for it. `needs` holds the results of the jobs
     this one needs ({job: {"result": ..., "outputs": {...}}}); `stop_before` ends the job at
     the first step whose name contains it, `start_at` skips the steps before the first one whose
-    name contains it (for checks that need only part of a job)."""
+    name contains it (for checks that need only part of a job). `inputs` are a workflow_dispatch's
+    inputs, `matrix` this job's entry of its matrix (the caller expands `strategy.matrix`)."""
     job = workflow["jobs"][job_id]
     temp.mkdir(parents=True, exist_ok=True)
     workspace.mkdir(parents=True, exist_ok=True)  # GitHub starts every job in an existing folder
@@ -402,6 +409,8 @@ def run_job(
         "steps": {},
         "runner": {"os": "Linux", "temp": str(temp)},
         "needs": dict(needs or {}),
+        "inputs": dict(inputs or {}),
+        "matrix": dict(matrix or {}),
     }
     env = {
         **(base_env if base_env is not None else minimal_env(temp)),
