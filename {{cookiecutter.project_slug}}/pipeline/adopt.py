@@ -193,6 +193,8 @@ def copy_tests(bot: Path, report: Report) -> list[Path]:
     source = bot / "tests"
     stories, nlu, skipped = [], [], []
     files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
+    # Their Python tests lean on their conftest.py, which would replace the template's.
+    python_tests = not (source / "conftest.py").exists()
     for path in files:
         relative = path.relative_to(source)
         if path.suffix in (".yml", ".yaml") and not JUNK(str(path.parent), [path.name]):
@@ -207,7 +209,7 @@ def copy_tests(bot: Path, report: Report) -> list[Path]:
             else:
                 skipped.append(relative)
                 continue
-        elif path.suffix == ".py" and path.name not in OUR_TESTS:
+        elif path.suffix == ".py" and python_tests and path.name not in OUR_TESTS:
             target = paths.TESTS / relative
         else:
             skipped.append(relative)
@@ -220,11 +222,17 @@ def copy_tests(bot: Path, report: Report) -> list[Path]:
             "the bot has no test stories (YAML with `stories:` under tests/): the test stage "
             "needs some; write a few conversations into tests/test_stories.yml"
         )
-    if skipped:
-        shown = ", ".join(f"tests/{p}" for p in skipped[:5])
+    if not python_tests:
         report.check.append(
-            f"not copied from the bot: {shown} (not test stories, an NLU test set or a new test "
-            "module): merge what you need by hand"
+            "the bot's Python tests were not copied: they use its tests/conftest.py, which would "
+            "replace this project's; merge the two conftest.py files, then copy them"
+        )
+    if skipped:
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        shown = ", ".join(f"tests/{p}" for p in skipped[:5]) + more
+        report.check.append(
+            f"not copied from the bot: {shown} (not test stories, an NLU test set or a test "
+            "module): copy what you need by hand"
         )
     return nlu
 

@@ -23,6 +23,7 @@ PROJECT_FILES = [
     "tests/nlu",
     "tests/test_stories.yml",
     "tests/test_actions.py",
+    "tests/conftest.py",
     "requirements/bot.in",
     "requirements/bot.txt",
 ]
@@ -67,6 +68,7 @@ stories:
 """,
     "tests/nlu/held_out.yml": NLU + "      - hey there\n",
     "tests/conftest.py": "# theirs\n",
+    "tests/test_their_actions.py": "from tests.conftest import TRACKER\n",
 }
 
 
@@ -125,7 +127,8 @@ def test_adopt_brings_the_bot_in_place_of_the_example_and_a_second_run_changes_n
     assert not (here / "tests/test_actions.py").exists(), "it tested the example's action"
     assert not (here / "tests/nlu/nlu_test.yml").exists()
     assert (here / "tests/nlu/held_out.yml").exists() and (here / "tests/test_stories.yml").exists()
-    assert (here / "tests/conftest.py").exists() is False, "never over the template's own tests"
+    assert (here / "tests/conftest.py").read_text() == (ROOT / "tests/conftest.py").read_text()
+    assert not (here / "tests/test_their_actions.py").exists(), "it needs their conftest.py"
     settings = yaml.safe_load((here / "params.yaml").read_text())
     assert settings["split"]["nlu_test_set"] == "tests/nlu/held_out.yml"
     assert settings["train"] == {
@@ -146,7 +149,7 @@ def test_adopt_brings_the_bot_in_place_of_the_example_and_a_second_run_changes_n
     assert [line for line in bot_in.splitlines() if line.startswith("rasa")] == ["rasa==3.6.21"]
     assert relocked == [True]
     assert any("removed DucklingEntityExtractor" in line for line in report.did)
-    assert any("tests/conftest.py" in line for line in report.check)
+    assert any("merge the two conftest.py files" in line for line in report.check)
 
     before = snapshot(here)
     adopt.adopt(bot, keep=set())
@@ -165,6 +168,14 @@ def test_a_domain_file_replaces_a_domain_folder_and_dvc_yaml_follows(project):
     assert (here / "domain.yml").exists() and not (here / "domain").exists()
     train_deps = yaml.safe_load((here / "dvc.yaml").read_text())["stages"]["train"]["deps"]
     assert "domain.yml" in train_deps and "domain" not in train_deps
+
+
+def test_python_tests_come_along_when_they_do_not_need_their_own_conftest(project):
+    here, bot, _ = project
+    (bot / "tests/conftest.py").unlink()
+    adopt.adopt(bot, keep=set())
+    assert (here / "tests/test_their_actions.py").exists()
+    assert (here / "tests/conftest.py").read_text() == (ROOT / "tests/conftest.py").read_text()
 
 
 def test_a_bot_without_an_nlu_test_set_is_tested_on_a_held_out_split(project):
