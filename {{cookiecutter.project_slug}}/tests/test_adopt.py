@@ -242,3 +242,18 @@ def test_bad_input_is_one_error_line_and_changes_nothing(project, capsys, bot, m
     err = capsys.readouterr().err
     assert err.startswith(message) and err.count("\n") == 1, err
     assert snapshot(here) == before
+
+
+def test_a_custom_component_s_module_comes_along_and_a_missing_one_is_listed(project):
+    here, bot, _ = project
+    config = (bot / "config.yml").read_text()
+    (bot / "config.yml").write_text(
+        config + "  - name: addons.policies.MyPolicy\n  - name: elsewhere.Missing\n"
+    )
+    write(bot / "addons/policies.py", "class MyPolicy: ...\n")
+
+    report = adopt.adopt(bot, keep=set())
+
+    assert (here / "addons/policies.py").read_text() == "class MyPolicy: ...\n"
+    assert "copied addons (custom component addons.policies.MyPolicy)" in report.did
+    assert any("elsewhere.Missing: copy its module" in line for line in report.check)
