@@ -1,0 +1,112 @@
+"""Two pull requests that change training data in parallel, on a real baked bot (issue 18.1).
+
+Both branch off the same `main` and commit their own results, as the stale-lock check asks.
+The first is merged; the second then conflicts in `dvc.lock` and `metrics/`. `make sync` on the
+second branch merges `main`, retrains on the merged data and commits; the second is merged in
+turn. Nothing generated is edited here by hand, and `main`'s results after both merges are what a
+fresh `dvc repro` of `main` gives. Few epochs: the assertions are about which results, not how good.
+"""
+
+import json
+import re
+import time
+
+import pytest
+
+from support import git, run
+
+EPOCHS = 2
+
+
+def share_environments(source, project):
+    """The installed bot's environments, linked (`.venv/` in .gitignore matches no symlink)."""
+    with (project / ".git/info/exclude").open("a") as exclude:
+        for env in (".venv", ".venv-dvc"):
+            (project / env).symlink_to(source / env)
+            exclude.write(f"/{env}\n")
+
+
+def add_examples(project, intent, *examples):
+    """New NLU examples at the top of one intent's list (two intents: two places in the file)."""
+    path = project / "data/nlu.yml"
+    header = f"  - intent: {intent}\n    examples: |\n"
+    text = path.read_text()
+    assert header in text
+    path.write_text(text.replace(header, header + "".join(f"      - {e}\n" for e in examples)))
+
+
+def commit_results(project, message):
+    """What a developer does before pushing: run the pipeline, commit inputs and results."""
+    run(["make", "repro"], project)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", message)
+
+
+def metrics(project):
+    return {
+        path.name: json.loads(path.read_text())
+        for path in sorted((project / "metrics").glob("*.json"))
+    }
+
+
+@pytest.mark.e2e
+def test_two_data_pull_requests_merge_one_after_the_other_with_make_sync(installed_bot, tmp_path):
+    start = time.monotonic()
+    project = tmp_path / "bot"
+    git(tmp_path, "clone", "--quiet", str(installed_bot), str(project))
+    share_environments(installed_bot, project)
+    params = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(
+        re.sub(r"(?m)^    epochs: \d+$", f"    epochs: {EPOCHS}", params)
+    )
+    commit_results(project, f"Train with {EPOCHS} epochs")
+
+    for branch, intent, examples in (
+        ("more-greetings", "greet", ["yo", "hey hey"]),
+        ("more-goodbyes", "goodbye", ["catch you later"]),
+    ):
+        git(project, "checkout", "--quiet", "-b", branch, "main")
+        add_examples(project, intent, *examples)
+        commit_results(project, f"More {intent} examples")
+    git(project, "checkout", "--quiet", "main")
+    git(project, "merge", "--quiet", "--no-ff", "--no-edit", "more-greetings")
+    after_first = git(project, "rev-parse", "main")
+    first_metrics = {
+        name: json.loads(git(project, "show", f"main:metrics/{name}")) for name in metrics(project)
+    }
+
+    git(project, "checkout", "--quiet", "more-goodbyes")
+    merge = run(["git", "merge", "--no-commit", "main"], project, check=False)
+    conflicts = git(project, "diff", "--name-only", "--diff-filter=U").split()
+    # dvc.lock conflicts; metrics/ may even merge cleanly, into numbers no run produced.
+    assert merge.returncode != 0 and "dvc.lock" in conflicts, merge.stdout
+    git(project, "merge", "--abort")
+
+    synced = run(["make", "sync", "SYNC_BASE=main"], project)
+
+    output = synced.stdout + synced.stderr
+    assert "Committed: Merge main; results regenerated from the merged inputs" in output
+    assert "Running stage 'train'" in output and "Running stage 'test'" in output
+    assert git(project, "status", "--porcelain", "--untracked-files=no") == ""
+    assert git(project, "rev-parse", "HEAD^2") == after_first
+    nlu = (project / "data/nlu.yml").read_text()
+    assert "- yo\n" in nlu and "- catch you later\n" in nlu
+    run(["make", "check-lock"], project)
+    # The report's baseline is main after the first merge.
+    dvc_diff = [".venv-dvc/bin/dvc", "metrics", "diff", "main", "--all", "--json"]
+    diff = json.loads(run(dvc_diff, project).stdout)["metrics/nlu.json"]["weighted_f1"]
+    assert diff["old"] == first_metrics["nlu.json"]["weighted_f1"]
+    assert diff["new"] == metrics(project)["nlu.json"]["weighted_f1"]
+
+    git(project, "checkout", "--quiet", "main")
+    git(project, "merge", "--quiet", "--no-ff", "--no-edit", "more-goodbyes")
+    run(["make", "check-lock"], project)
+
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "--quiet", str(project), str(fresh))
+    share_environments(installed_bot, fresh)
+    run([".venv-dvc/bin/dvc", "repro"], fresh)
+    assert metrics(fresh) == metrics(project)
+    for name in ("evaluation/failed_stories.json", "plots/intent_f1.csv"):
+        assert (fresh / name).read_text() == (project / name).read_text(), name
+    print(f"\ntwo pull requests, one make sync: {time.monotonic() - start:.0f}s")
