@@ -129,8 +129,8 @@ def test_sweep_workflow_is_hardened(sweeps, remote):
 # --- the plan job, run ---------------------------------------------------------------------------
 
 
-def dispatch():
-    return Event("workflow_dispatch", "refs/heads/main", "0" * 40, {"inputs": {}})
+def dispatch(sha="0" * 40):
+    return Event("workflow_dispatch", "refs/heads/main", sha, {"inputs": {}})
 
 
 def local_actions(bin_dir=None, artifacts=None, uv_cache=None):
@@ -158,10 +158,10 @@ def local_actions(bin_dir=None, artifacts=None, uv_cache=None):
 
     def upload_artifact(step, env):
         assert step["with"]["overwrite"] is True
-        shutil.copytree(
-            Path(env["GITHUB_WORKSPACE"]) / step["with"]["path"],
-            artifacts / step["with"]["name"],
-        )
+        source = Path(env["GITHUB_WORKSPACE"]) / step["with"]["path"]
+        assert source.is_dir() or step["with"]["if-no-files-found"] == "warn"
+        if source.is_dir():
+            shutil.copytree(source, artifacts / step["with"]["name"])
 
     return {
         "actions/checkout": checkout,
@@ -230,6 +230,7 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
     run(["git", "clone", "--quiet", "--bare", str(few_epochs_bot), str(origin)], tmp_path)
     workflow = load(few_epochs_bot / ".github/workflows/sweep.yml")
     uv_cache = run(["uv", "cache", "dir"], tmp_path).stdout.strip()
+    event = dispatch(git(few_epochs_bot, "rev-parse", "HEAD"))  # the commit the sweep starts from
     inputs = {
         "sweep": "train.TEDPolicy.max_history=choice(2,3)",
         "metric": "metrics/core.json:action_f1",
@@ -244,7 +245,7 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
         workflow,
         "plan",
         workspace("plan"),
-        dispatch(),
+        event,
         tmp_path / "r-plan",
         local_actions(),
         inputs=inputs,
@@ -259,7 +260,7 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
             workflow,
             "experiment",
             workspace(f"exp-{index}"),
-            dispatch(),
+            event,
             tmp_path / f"r-{index}",
             local_actions(tmp_path / "bin", uv_cache=uv_cache),
             inputs=inputs,
@@ -277,7 +278,7 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
         workflow,
         "compare",
         workspace("compare"),
-        dispatch(),
+        event,
         tmp_path / "r-compare",
         local_actions(tmp_path / "bin", tmp_path / "artifacts", uv_cache),
         inputs=inputs,

@@ -105,6 +105,36 @@ def test_a_key_params_yaml_lacks_is_refused(tmp_path):
             sweep.check_keys([f"{key}=1"], params)
 
 
+def test_plan_checks_keys_and_metric_on_request(tmp_path, capsys):
+    params = tmp_path / "params.yaml"
+    params.write_text("split:\n  seed: 1\n")
+    args = ["plan", "--check-keys", "--params", str(params)]
+    assert sweep.main([*args, "split.seed=choice(1,2)"]) == 0
+    assert sweep.main([*args, "split.sede=choice(1,2)"]) == 2
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"ERROR: split.sede is not in {params}: sweep a key it holds"
+    )
+    assert sweep.main(["plan", "--metric", "nlu.json:f1 x", "split.seed=1"]) == 2
+    assert "is not file:key" in capsys.readouterr().out
+
+
+def test_show_keeps_only_the_experiments_named_with_the_prefix():
+    shown = [
+        {"rev": "workspace"},
+        {
+            "rev": "abc1234",
+            "name": "main",
+            "data": {},
+            "experiments": [
+                {"name": name, "executor": None, "revs": [{"rev": rev, "data": {"rev": rev}}]}
+                for name, rev in (("sweep-1-a", "r1"), ("other", "r2"))
+            ],
+        },
+    ]
+    names = [r["name"] for r in sweep.rows(json.dumps(shown), prefix="sweep-1-")]
+    assert names == ["sweep-1-a", "main (baseline)"]
+
+
 # --- real experiments on a made-up pipeline ------------------------------------------------------
 
 
