@@ -5,9 +5,15 @@ workflow_runner.run_job reads the workflow and runs each `run:` step with GitHub
 are on PATH, setup-cml puts the CML recorder on PATH as `cml`). Everything else is real: make,
 DVC, Rasa, the report and the gate. The recorder refuses what CML 0.20.6 would refuse.
 
+GitHub's side is modelled where the workflow relies on it: a pull request runs on its merge
+commit (refs/pull/N/merge; none runs for a conflicted one), a push carries `before`, a merge
+queue sends `merge_group` with its base, an artifact name cannot be uploaded twice in one run
+without `overwrite`, a comment is refused over 65,536 characters (cml_recorder), and the job
+stops at its time limit (workflow_runner).
+
 The end-to-end scenario shares the session's trained default bot (100 epochs) as `main`:
-  1. a push to main, the first trained commit: pulls the model instead of training, reports
-     "no baseline", pushes, passes the gate;
+  1. the first push to main (bake commit + trained results): pulls the model instead of
+     training, says it is the first run, pushes, passes the gate;
   2. a pull request that halves the NLU data and cuts the epochs: trains in CI, comments once,
      fails the gate;
   3. that change merged anyway, then a pull request restoring the data and epochs: pulls the
@@ -40,6 +46,29 @@ CLOUD_SECRETS = {
 }
 WATERMARK = "Model report"
 FORK = "someone/support-bot"
+
+
+ZEROS = "0" * 40
+
+
+def push_event(sha, before, **options):
+    """A push to main: `before` is what main pointed to before it (ZEROS when it created main)."""
+    payload = {"before": before, "after": sha, "ref": "refs/heads/main"}
+    return Event("push", "refs/heads/main", sha, payload, **options)
+
+
+def merge_group_event(number, base_sha, head_sha):
+    """A merge queue's group: GitHub runs it on the group's temporary branch."""
+    ref = f"refs/heads/gh-readonly-queue/main/pr-{number}-{base_sha}"
+    payload = {
+        "merge_group": {
+            "head_sha": head_sha,
+            "head_ref": ref,
+            "base_sha": base_sha,
+            "base_ref": "refs/heads/main",
+        }
+    }
+    return Event("merge_group", ref, head_sha, payload)
 
 
 def pull_request_event(number, branch, sha, head_repo=REPOSITORY):
@@ -113,9 +142,11 @@ class CacheService:
         return f"Cache saved with key: {inputs['key']} ({scope})"
 
 
-def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
+def local_actions(workspace, bin_dir, log, cache=None, artifacts=None, comments=None):
     """What each pinned action does on GitHub, done here (or checked to be done already).
-    Like the real actions, they add to PATH and the environment through GITHUB_PATH/GITHUB_ENV."""
+    Like the real actions, they add to PATH and the environment through GITHUB_PATH/GITHUB_ENV.
+    `artifacts` holds the run's artifacts (a re-run of the run shares it); `comments` is where
+    the CML recorder keeps the repository's comments."""
 
     def add_path(env, folder):
         with open(env["GITHUB_PATH"], "a") as path_file:
@@ -126,6 +157,7 @@ def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
         base = env.get("GITHUB_BASE_REF")
         if base:  # the report diffs against the base branch: full history must be there
             git(workspace, "rev-parse", "--verify", f"origin/{base}")
+        assert git(workspace, "rev-parse", "HEAD") == env["GITHUB_SHA"], "not the event's commit"
 
     def setup_python(step, env):
         assert str(step["with"]["python-version"]) == "3.10"
@@ -145,7 +177,7 @@ def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
 
     def setup_cml(step, env):
         assert step["with"] == {"version": cml_recorder.CML_VERSION, "vega": False}
-        cml_recorder.install(bin_dir / "cml", log)
+        cml_recorder.install(bin_dir / "cml", log, comments)
         add_path(env, bin_dir / "cml")
 
     def cache_restore(step, env):
@@ -160,8 +192,15 @@ def local_actions(workspace, bin_dir, log, cache=None, artifacts=None):
         inputs = step["with"]
         assert 1 <= int(inputs["retention-days"]) <= 90
         target = artifacts / inputs["name"]
+        if target.exists():  # this run uploaded that name already: an earlier attempt
+            assert inputs.get("overwrite") is True, (
+                f"Failed to CreateArtifact: an artifact with this name already exists on the "
+                f"workflow run: {inputs['name']} (409 Conflict)"
+            )
+            shutil.rmtree(target)
         found = [workspace / p for p in inputs["path"].split() if (workspace / p).exists()]
         assert found or inputs.get("if-no-files-found") != "error", "no files to upload"
+        target.mkdir(parents=True)
         for path in found:
             copy = target / path.relative_to(workspace)
             if path.is_dir():
@@ -272,6 +311,177 @@ def test_runs_on_main_are_never_cancelled_and_superseded_pr_runs_are(rendered):
         assert concurrency_outcome(workflow, pr) == ["cancelled", "completed"]
         mixed = [pushes[0], pr[0], pushes[1]]
         assert concurrency_outcome(workflow, mixed) == ["completed"] * 3
+        queue = [(merge_group_event(n, "a", "b"), str(20 + n)) for n in (1, 2)]
+        assert concurrency_outcome(workflow, queue) == ["completed"] * 2
+
+
+# --- the baseline each event is compared with (fast: a small repository, git only) ---------
+
+
+@pytest.fixture
+def small_origin(tmp_path):
+    """main: c1 <- c2 <- c3, and a branch `feature` off c3 with one commit."""
+    origin = tmp_path / "origin"
+    origin.mkdir()
+    git(origin, "init", "--quiet", "-b", "main")
+    for name in ("c1", "c2", "c3"):
+        (origin / f"{name}.txt").write_text(name)
+        git(origin, "add", ".")
+        git(origin, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", name)
+    git(origin, "checkout", "--quiet", "-b", "feature")
+    (origin / "feature.txt").write_text("f")
+    git(origin, "add", ".")
+    git(origin, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "f")
+    git(origin, "checkout", "--quiet", "main")
+    return {
+        name: git(origin, "rev-parse", ref)
+        for name, ref in [
+            ("c1", "main~2"),
+            ("c2", "main~1"),
+            ("c3", "main"),
+            ("feature", "feature"),
+        ]
+    } | {"origin": origin}
+
+
+def choose_baseline(rendered, tmp_path, origin, event, commit=None):
+    """Run the job up to the environments' set-up: (baseline output, the notes, GITHUB_ENV)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    workflow = yaml.safe_load(rendered["local-github-hosted-no"].read_text())
+    work = tmp_path / "work"
+    run(["git", "clone", "--quiet", str(origin), str(work)], tmp_path)
+    if event.name == "pull_request":
+        merge_ref(work, event, event.head_ref)
+    else:
+        git(work, "checkout", "--quiet", "--detach", commit or event.sha)
+    runner = tmp_path / "runner"
+    job = run_job(
+        workflow,
+        "train-report-gate",
+        work,
+        event,
+        runner,
+        local_actions(work, tmp_path / "bin", tmp_path / "cml.jsonl"),
+        stop_before="setup-python",
+    )
+    assert job.succeeded, failures(job)
+    step = job.step("Choose the baseline")
+    index = [s.name for s in job.steps].index(step.name)
+    env = dict(line.split("=", 1) for line in (runner / f"env-{index}").read_text().splitlines())
+    return step.outputs["baseline"], (runner / "report-notes.md").read_text(), env
+
+
+def test_a_push_of_several_commits_is_compared_with_main_before_the_push(
+    rendered, tmp_path, small_origin
+):
+    c = small_origin
+    baseline, notes_, env = choose_baseline(
+        rendered, tmp_path, c["origin"], push_event(c["c3"], c["c1"])
+    )
+    assert baseline == env["BASELINE"] == c["c1"], "c2 and c3 were pushed together"
+    assert env["GATE_REQUIRE_BASELINE"] == "true"
+    assert f"Baseline: `{c['c1'][:7]}`, what `main` pointed to before this push." in notes_
+
+
+@pytest.mark.parametrize(
+    "case, before, at, expected, note",
+    [
+        ("new branch", ZEROS, "c3", None, "this push created `main`, so there is nothing"),
+        ("force push, before gone", "f" * 40, "c3", "c2", "before this push is gone (a force"),
+        ("force push onto a root commit", "f" * 40, "c1", None, "this commit has no parent"),
+        ("before is this commit", "c3", "c3", "c2", "is this commit itself"),
+        ("not a commit id", "main", "c3", "c2", "is gone"),
+    ],
+)
+def test_pushes_without_a_usable_before(
+    rendered, tmp_path, small_origin, case, before, at, expected, note
+):
+    c = small_origin
+    event = push_event(c[at], c.get(before, before))
+    baseline, notes_, env = choose_baseline(rendered, tmp_path, c["origin"], event)
+    assert note in notes_, case
+    if expected is None:  # nothing to compare with by design: the gate must not require it
+        assert baseline == "none" and env["BASELINE"] == ZEROS
+        assert env["GATE_REQUIRE_BASELINE"] == "false" and "**First run**" in notes_
+    else:
+        assert baseline == env["BASELINE"] == c[expected]
+        assert env["GATE_REQUIRE_BASELINE"] == "true"
+
+
+@pytest.mark.parametrize("at, expected", [("c3", "c2"), ("feature", "origin/main")])
+def test_a_manual_run_says_what_it_compares_with_and_never_compares_a_commit_with_itself(
+    rendered, tmp_path, small_origin, at, expected
+):
+    c = small_origin
+    ref = "refs/heads/main" if at == "c3" else "refs/heads/feature"
+    event = Event("workflow_dispatch", ref, c[at], {"ref": ref})
+    baseline, notes_, _ = choose_baseline(rendered, tmp_path, c["origin"], event)
+    assert baseline == c.get(expected, expected)
+    assert ("not compared with itself" if at == "c3" else "a manual run on another") in notes_
+
+
+def test_pull_requests_compare_with_the_base_branch_and_merge_queues_with_their_base(
+    rendered, tmp_path, small_origin
+):
+    c = small_origin
+    event = pull_request_event(3, "feature", c["feature"])
+    baseline, notes_, _ = choose_baseline(rendered, tmp_path, c["origin"], event)
+    assert baseline == "origin/main" and "the pull request's base branch" in notes_
+    assert event.sha not in (c["feature"], c["c3"]), "the run is on the merge commit"
+
+    queue = merge_group_event(3, c["c3"], c["feature"])
+    baseline, notes_, env = choose_baseline(rendered, tmp_path / "queue", c["origin"], queue)
+    assert baseline == env["BASELINE"] == c["c3"] and "the merge queue's base" in notes_
+
+
+# --- the comment: GitHub's size limit and API errors (fast: the comment steps alone) --------
+
+
+def post_comment(rendered, tmp_path, report_chars, api_error=None):
+    """The comment steps of a same-repository pull request whose report has `report_chars`
+    characters (the steps before taken as done)."""
+    workflow = yaml.safe_load(rendered["local-github-hosted-no"].read_text())
+    work = tmp_path / "work"
+    (work / "report").mkdir(parents=True)
+    (work / "report/without-images.md").write_text("# Model report\n" + "é" * report_chars)
+    env = minimal_env(tmp_path)
+    if api_error:
+        env["CML_RECORDER_API_ERROR"] = api_error
+    comments = tmp_path / "comments.json"
+    job = run_job(
+        workflow,
+        "train-report-gate",
+        work,
+        pull_request_event(4, "feature", "ab" * 20),
+        tmp_path / "runner",
+        local_actions(work, tmp_path / "bin", tmp_path / "cml.jsonl", None, None, comments),
+        base_env=env,
+        start_at="Install CML",
+    )
+    return job, cml_recorder.comments(comments, "pr/4")
+
+
+@pytest.mark.parametrize("chars, whole", [(60_000, True), (65_400, False), (300_000, False)])
+def test_a_report_too_long_for_a_comment_posts_a_link_to_the_run(rendered, tmp_path, chars, whole):
+    """65,400 characters fit GitHub's 65,536 only without CML's watermark line: the workflow
+    leaves room for it, and a longer report's comment points to the run's summary."""
+    job, comments = post_comment(rendered, tmp_path, chars)
+    assert job.succeeded and job.step("Post the report").outcome == "success", failures(job)
+    [comment] = comments
+    assert ("é" * chars in comment["body"]) is whole
+    if not whole:
+        assert "longer than a pull request comment may be" in comment["body"]
+        assert f"[this run](https://github.com/{REPOSITORY}/actions/runs/4242)" in comment["body"]
+
+
+def test_a_comment_github_refuses_does_not_fail_the_run(rendered, tmp_path):
+    job, comments = post_comment(rendered, tmp_path, 100, api_error="Service Unavailable")
+    assert comments == []
+    comment = job.step("Post the report")
+    assert comment.outcome == "failure" and comment.tolerated and job.succeeded
+    assert "HttpError: Service Unavailable" in comment.output
+    assert "could not be posted as a comment" in job.summary
+    assert "The quality gate decides this run." in job.summary
 
 
 # --- end to end: the train-report-gate job on a real bot --------------------------------------
@@ -286,16 +496,29 @@ class GitHub:
         self.root, self.origin = root, origin
         self.workflow = yaml.safe_load((origin / ".github/workflows/cml.yml").read_text())
         self.cache = CacheService(root / "actions-cache")
+        self.comments = root / "comments.json"
+        self.run_ids = iter(range(4242, 9999))
 
     def run(self, name, event, branch, workflow=None, prepare=None, **options):
         """Run the train job for `event` on a fresh clone of `branch`; `prepare(workspace)` runs
-        after the checkout. Options go to run_job (secrets, needs, stop_before, start_at)."""
+        after the checkout. A pull request runs on its merge commit with the base branch, as
+        GitHub's refs/pull/N/merge (the event's sha becomes that commit). Options go to run_job
+        (secrets, variables, needs, stop_before, start_at)."""
         workspace = self.root / name
+        if event.run_attempt == "1":  # a new run; a re-run keeps its run's id and artifacts
+            event.run_id = str(next(self.run_ids))
         run(["git", "clone", "--quiet", str(self.origin), str(workspace)], self.root)
-        git(workspace, "checkout", "--quiet", "--detach", f"origin/{branch}")
+        if event.name == "pull_request":
+            merge_ref(workspace, event, branch)
+        else:
+            git(workspace, "checkout", "--quiet", "--detach", f"origin/{branch}")
+            assert git(workspace, "rev-parse", "HEAD") == event.sha
         if prepare:
             prepare(workspace)
-        log, artifacts = self.root / f"{name}-cml.jsonl", self.root / f"{name}-artifacts"
+        log, artifacts = (
+            self.root / f"{name}-cml.jsonl",
+            self.root / f"run-{event.run_id}-artifacts",
+        )
         start = time.monotonic()
         job = run_job(
             workflow or self.workflow,
@@ -303,15 +526,41 @@ class GitHub:
             workspace,
             event,
             self.root / f"{name}-runner",
-            local_actions(workspace, self.root / f"{name}-bin", log, self.cache, artifacts),
+            local_actions(
+                workspace, self.root / f"{name}-bin", log, self.cache, artifacts, self.comments
+            ),
             **options,
         )
         job.seconds = time.monotonic() - start
         job.workspace, job.calls, job.artifacts = workspace, cml_recorder.calls(log), artifacts
         job.runner_temp = self.root / f"{name}-runner"
+        job.run_id = event.run_id
         timings = ", ".join(f"{s.name[:30]}: {s.seconds:.0f}s" for s in job.steps if s.seconds > 1)
         print(f"\n{name}: {job.seconds:.0f}s ({timings})")
         return job
+
+
+def merge_ref(workspace, event, branch):
+    """Check out what GitHub runs a pull request on: the head merged into the base branch."""
+    git(workspace, "checkout", "--quiet", "--detach", f"origin/{event.base_ref}")
+    merged = run(
+        [
+            "git",
+            "-c",
+            "user.name=GitHub",
+            "-c",
+            "user.email=noreply@github.com",
+            "merge",
+            "--quiet",
+            "--no-ff",
+            "--no-edit",
+            f"origin/{branch}",
+        ],
+        workspace,
+        check=False,
+    )
+    assert merged.returncode == 0, "GitHub runs no pull_request workflow for a conflicted PR"
+    event.sha = git(workspace, "rev-parse", "HEAD")
 
 
 def failures(job):
@@ -330,7 +579,7 @@ def assert_report_uploaded(job):
     report = job.artifacts / "model-report"
     assert (report / "report.md").read_text() == (job.workspace / "report.md").read_text()
     assert (report / "report/without-images.md").is_file()
-    run_url = f"https://github.com/{REPOSITORY}/actions/runs/4242"
+    run_url = f"https://github.com/{REPOSITORY}/actions/runs/{job.run_id}"
     assert f"`model-report` artifact of [this run]({run_url})" in notes(job)
 
 
@@ -388,29 +637,36 @@ def github(trained_bot, tmp_path_factory):
 
 
 @pytest.mark.e2e
-def test_push_to_main_first_run_pulls_reports_no_baseline_and_passes(github):
+def test_first_push_to_main_pulls_says_it_is_the_first_run_and_passes(github):
+    """The bake commit and the trained results pushed together, creating main (README, Quick
+    start): `before` is all zeros, so nothing is compared and the report says why."""
     sha = git(github.origin, "rev-parse", "main")
-    job = github.run("push-main", Event("push", "refs/heads/main", sha), "main")
+    job = github.run("push-main", push_event(sha, ZEROS), "main")
 
     assert job.succeeded, failures(job)
     repro = job.step("Run the pipeline").output
     assert "Running stage 'train'" not in repro, "the model is in the DVC remote: pull, not train"
     assert_pipeline_left_a_clean_workspace(job)
+    assert job.step("Install CML").outcome == "skipped"
     assert job.step("Post the report").outcome == "skipped"
     assert job.step("Push the model").outcome == "success"
     assert job.calls == []
+    assert "**First run**: this push created `main`, so there is nothing to compare with." in notes(
+        job
+    )
     report = (job.workspace / "report.md").read_text()
-    assert "No baseline: `HEAD~1`" in report and "has no metrics yet (first run)" in report
     assert "| metrics/nlu.json | weighted_f1 |" in report
     gate = job.step("Quality gate").output
     assert "ok   dvc.lock matches this commit's inputs" in gate
-    assert "Quality gate passed: HEAD~1 has no metrics yet (first run)." in gate
-    assert "## Metrics" in job.summary
+    assert f"Quality gate passed: no baseline ({ZEROS} is not a revision here)." in gate
+    assert "## Metrics" in job.summary and "stopped early" not in job.summary
     assert_report_uploaded(job)
+    assert job.step("Save Rasa").outcome == "success"  # on main (nothing trained here to save)
 
 
 def open_pr(github, number, branch, change, message, name, **options):
-    """Commit `change(origin)` on a new branch off main; run the workflow for its pull request."""
+    """Commit `change(origin)` on a new branch off main; run the workflow for its pull request
+    (on the merge commit GitHub makes of it)."""
     git(github.origin, "checkout", "--quiet", "-b", branch, "main")
     change(github.origin)
     git(github.origin, "commit", "--quiet", "-am", message)
@@ -431,22 +687,24 @@ def test_degraded_pr_with_a_stale_lock_and_a_looser_gate_trains_comments_once_an
     degraded_pr,
 ):
     job = degraded_pr
-    assert [s.name for s in job.steps if s.outcome == "failure"] == [job.steps[-1].name], failures(
-        job
-    )
-    assert "Quality gate" in job.steps[-1].name
+    assert [s.name for s in job.steps if s.outcome == "failure"] == [
+        job.step("Quality gate").name
+    ], failures(job)
+    # The gate failed; the report, the summary, the artifact and the comment still came out.
+    assert job.ran()[-1] == job.step("Post the report").name
     assert "Running stage 'train'" in job.step("Run the pipeline").output
     assert_pipeline_left_a_clean_workspace(job)
     assert job.step("Post the report").outcome == "success"
     assert job.step("Push the model").outcome == "skipped"
     assert_report_uploaded(job)
-    assert "Cache saved with key: rasa-cache-Linux-" in job.step("Save Rasa").output
+    assert job.step("Save Rasa").outcome == "skipped", "pull requests add no cache entry"
 
     [call] = job.calls
     assert call["command"] == "comment update"
     assert call["options"] == {"watermark-title": WATERMARK, "publish": False}
     assert call["positionals"] == ["report/without-images.md"]
     assert call["telemetry_off"] and call["credentials"] == ["REPO_TOKEN"]
+    assert call["github"].startswith("created comment")
 
     report = (job.workspace / "report.md").read_text()
     assert re.search(r"\| Path +\| Metric +\| origin/main +\| workspace +\| Change +\|", report)
@@ -461,6 +719,7 @@ def test_degraded_pr_with_a_stale_lock_and_a_looser_gate_trains_comments_once_an
     worse = report.split("## Intents that got worse")[1].split("##")[0]
     assert re.search(r"\| `\w+` \| [\d.]+ \| [\d.]+ \| -[\d.]+ \|", worse)
     assert "Quality gate failed" in report
+    assert "Baseline: `" in notes(job) and "the pull request's base branch" in notes(job)
     # The change's data and params are not what its committed dvc.lock ran on.
     assert "**`dvc.lock` is stale**" in notes(job) and "make repro" in notes(job)
     assert re.search(r"`[\w.]+` in `params.yaml` changed", notes(job))
@@ -470,7 +729,7 @@ def test_degraded_pr_with_a_stale_lock_and_a_looser_gate_trains_comments_once_an
     assert comment == (job.workspace / "report/without-images.md").read_text()
     assert job.summary == comment
 
-    gate = job.steps[-1].output
+    gate = job.step("Quality gate").output
     # max_drop: 1 in this change's params.yaml does not apply: main's 0.02 does.
     assert re.search(
         r"^FAIL metrics/nlu.json:weighted_f1 fell [\d.]+ -> [\d.]+ .*gate.max_drop 0.02 ",
@@ -488,7 +747,13 @@ def test_a_non_finite_metric_fails_the_gate_step(github, degraded_pr, tmp_path):
     metrics = degraded_pr.workspace / "metrics/nlu.json"
     written = metrics.read_text()
     metrics.write_text(json.dumps({**json.loads(written), "weighted_f1": float("nan")}))
-    env = {**minimal_env(tmp_path), "BASELINE": "origin/main", "GATE_REQUIRE_BASELINE": "true"}
+    env = {
+        **minimal_env(tmp_path),
+        "BASELINE": "origin/main",
+        "GATE_REQUIRE_BASELINE": "true",
+        "GATE_RESULT": str(tmp_path / "gate-result.json"),
+        "RUN_LOGS": str(tmp_path),
+    }
     job = run_job(
         github.workflow,
         "train-report-gate",
@@ -499,12 +764,14 @@ def test_a_non_finite_metric_fails_the_gate_step(github, degraded_pr, tmp_path):
             degraded_pr.workspace, tmp_path / "bin", tmp_path / "cml.jsonl", None, tmp_path
         ),
         base_env=env,
-        start_at="Write the report",
+        start_at="Quality gate",
     )
     assert job.step("Write the report").outcome == "success", failures(job)
     metrics.write_text(written)  # the improving pull request below merges this workspace
-    assert "FAIL metrics/nlu.json:weighted_f1 = nan: not a finite number" in job.steps[-1].output
-    assert job.steps[-1].outcome == "failure"
+    gate = job.step("Quality gate")
+    assert "FAIL metrics/nlu.json:weighted_f1 = nan: not a finite number" in gate.output
+    assert gate.outcome == "failure"
+    assert "weighted_f1 = nan: not a finite number" in job.summary
 
 
 # A pull request's own copies of the gate and the lock check, edited to pass whatever happens.
@@ -638,9 +905,132 @@ def test_improving_pr_with_a_fresh_lock_pulls_instead_of_training_and_passes(imp
     assert re.search(r"\| params.yaml +\| train.DIETClassifier.epochs +\| 5 +\| 100 +\|", report)
     assert "Quality gate passed" in report
     assert "stale" not in notes(job)
-    gate = job.steps[-1].output
+    gate = job.step("Quality gate").output
     assert re.search(r"^ok   metrics/nlu.json:weighted_f1 [\d.]+ -> [\d.]+ \(\+", gate, re.M)
     assert "ok   dvc.lock matches this commit's inputs" in gate
+
+
+@pytest.mark.e2e
+def test_rerunning_a_job_uploads_its_report_again(github, degraded_pr, tmp_path):
+    """ "Re-run jobs": the same run id, attempt 2, finds attempt 1's `model-report`; the upload
+    replaces it (overwrite), which GitHub refuses without `overwrite: true`."""
+    workflow = yaml.safe_load(yaml.safe_dump(github.workflow))
+    event = pull_request_event(1, "less-data", "0" * 40, head_repo=FORK)
+    event.run_id, event.run_attempt = degraded_pr.run_id, "2"
+    env = {**minimal_env(tmp_path), "RUN_LOGS": str(tmp_path), "REPORT_NOTES": "/dev/null"}
+
+    def rerun(name):
+        return run_job(
+            workflow,
+            "train-report-gate",
+            degraded_pr.workspace,
+            event,
+            tmp_path / name,
+            local_actions(
+                degraded_pr.workspace, tmp_path / "bin", tmp_path / "x", None, degraded_pr.artifacts
+            ),
+            base_env=env,
+            start_at="Upload the report",
+            stop_before="Install CML",
+        )
+
+    assert rerun("attempt-2").succeeded
+    [upload] = [
+        s for s in workflow["jobs"]["train-report-gate"]["steps"] if "upload" in s.get("uses", "")
+    ]
+    upload["with"]["overwrite"] = False
+    refused = rerun("attempt-3")
+    assert "an artifact with this name already exists" in refused.step("Upload").output
+    uploaded = degraded_pr.artifacts / "model-report/report.md"
+    assert uploaded.read_text() == (degraded_pr.workspace / "report.md").read_text()
+
+
+@pytest.mark.e2e
+def test_a_merge_queue_group_runs_the_pipeline_and_the_gate_against_the_queues_base(
+    github, improving_pr
+):
+    """A group of one pull request (a README edit) queued on main: the queue's base is the
+    baseline, nothing is commented, pushed or cached."""
+    base = git(github.origin, "rev-parse", "main")
+    queue = f"gh-readonly-queue/main/pr-6-{base}"
+    git(github.origin, "checkout", "--quiet", "-b", queue, "main")
+    with open(github.origin / "README.md", "a") as readme:
+        readme.write("\nA line from a queued pull request.\n")
+    git(github.origin, "commit", "--quiet", "-am", "Queued: a README line")
+    git(github.origin, "checkout", "--quiet", "main")
+    head = git(github.origin, "rev-parse", queue)
+    job = github.run("queue", merge_group_event(6, base, head), queue)
+    assert job.succeeded, failures(job)
+    assert "Running stage" not in job.step("Run the pipeline").output
+    assert f"Baseline: `{base[:7]}`, the merge queue's base" in notes(job)
+    gate = job.step("Quality gate").output
+    assert re.search(
+        r"^ok   metrics/nlu.json:weighted_f1 [\d.]+ -> [\d.]+ \(\+0.0000\)", gate, re.M
+    )
+    for step in ("Install CML", "Post the report", "Push the model", "Save Rasa"):
+        assert job.step(step).outcome == "skipped", step
+    assert job.calls == []
+    assert_report_uploaded(job)
+
+
+def break_nlu_data(project):
+    with open(project / "data/nlu.yml", "a") as nlu:
+        nlu.write("  - intent: broken\n    examples: [unclosed\n")
+
+
+@pytest.mark.e2e
+def test_a_failed_step_leaves_a_report_of_where_the_run_stopped(github):
+    """The pipeline fails on data it cannot read: no metrics, no gate, no comment, but the
+    summary and the artifact say which step stopped the run and end with its log."""
+    job = open_pr(github, 7, "broken-data", break_nlu_data, "Broken NLU data", "pr-broken")
+    assert not job.succeeded
+    assert [s.name for s in job.steps if s.outcome == "failure"] == [
+        job.step("Run the pipeline").name
+    ]
+    for step in ("Quality gate", "Write the report", "Install CML", "Post the report"):
+        assert job.step(step).outcome == "skipped", step
+    assert job.calls == []
+    assert "# This run stopped early" in job.summary
+    assert "| pipeline | failure |" in job.summary and "| install | success |" in job.summary
+    assert "It stopped at the **pipeline** step." in job.summary
+    log = (job.runner_temp / "logs/pipeline.log").read_text().splitlines()
+    assert log and job.summary.endswith(f"\n{log[-1][:300]}\n```\n")
+    uploaded = job.artifacts / "model-report/report"
+    assert (uploaded / "run.md").read_text() in job.summary
+    assert (uploaded / "pipeline.log").read_text() == (
+        job.runner_temp / "logs/pipeline.log"
+    ).read_text()
+
+
+def more_epochs(project):
+    params = (project / "params.yaml").read_text()
+    (project / "params.yaml").write_text(
+        re.sub(r"(?m)^    epochs: \d+$", "    epochs: 3000", params)
+    )
+
+
+@pytest.mark.e2e
+def test_a_run_that_reaches_its_time_limit_leaves_a_report_that_says_so(github):
+    """CML_TIMEOUT_MINUTES=2: the pipeline is stopped in time for the report to say why (the
+    runner would kill the job at 2 minutes, later steps and all)."""
+    job = open_pr(
+        github,
+        8,
+        "many-epochs",
+        more_epochs,
+        "3000 epochs",
+        "pr-slow",
+        variables={"CML_TIMEOUT_MINUTES": "2"},
+    )
+    assert job.timeout_minutes == 2 and not job.timed_out, failures(job)
+    pipeline = job.step("Run the pipeline")
+    assert pipeline.outcome == "failure" and pipeline.outputs == {"timed-out": "true"}
+    assert "**The pipeline hit its time limit**" in job.summary
+    assert "of the job's 2 minutes (repository variable `CML_TIMEOUT_MINUTES`)" in job.summary
+    assert "It stopped at the **pipeline** step." in job.summary
+    assert "hit its time limit" in (job.artifacts / "model-report/report/run.md").read_text()
+    assert job.step("Quality gate").outcome == "skipped"
+    print(f"\ntime-limited run: {job.seconds:.0f}s of 120")
 
 
 # --- every remote type and runner choice, on the trained main commit ------------------------
@@ -729,7 +1119,7 @@ def test_fork_pr_gets_a_report_without_secrets(github, rendered, remote, runner)
     assert job.step("Post the report").outcome == "skipped" and job.calls == []
     assert "## Notes" in job.summary
     assert_report_uploaded(job)
-    assert "Quality gate passed" in job.steps[-1].output
+    assert "Quality gate passed" in job.step("Quality gate").output
 
 
 @pytest.mark.e2e
@@ -821,7 +1211,8 @@ def test_stories_only_pr_restores_diet_from_main_s_cache(github, improving_pr):
     )
     git(github.origin, "commit", "--quiet", "-am", "Other seeds")
     sha = git(github.origin, "rev-parse", "main")
-    on_main = github.run("push-main-seed", Event("push", "refs/heads/main", sha), "main")
+    before = git(github.origin, "rev-parse", "main~1")
+    on_main = github.run("push-main-seed", push_event(sha, before), "main")
     trained = on_main.step("Run the pipeline")
     assert trained.outcome == "success", failures(on_main)
     assert "Cache not found" in on_main.step("Restore Rasa").output

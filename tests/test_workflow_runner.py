@@ -70,3 +70,61 @@ def test_each_step_gets_a_runners_environment_not_the_test_process(tmp_path):
         "VIRTUAL_ENV",
     ):
         assert leaked not in seen, leaked
+
+
+def one_job(steps, **job):
+    return {"jobs": {"j": {"runs-on": "ubuntu-latest", "steps": steps, **job}}}
+
+
+def test_fromjson_and_hashfiles_follow_githubs_rules(tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/a.yml").write_text("a")
+    contexts = {"vars": {"LIMIT": "90"}, "github": {"workspace": str(tmp_path)}}
+    evaluate = Evaluator(contexts).evaluate
+    assert evaluate("fromJSON(vars.LIMIT || '60')") == 90
+    assert evaluate("fromJSON(vars.MISSING || '60')") == 60
+    before = evaluate("hashFiles('config.yml', 'data/**')")
+    assert len(before) == 64 and evaluate("hashFiles('nothing/**')") == ""
+    (tmp_path / "config.yml").write_text("c")
+    assert evaluate("hashFiles('config.yml', 'data/**')") not in ("", before)
+
+
+def test_the_jobs_time_limit_stops_it_and_later_steps_do_not_run(tmp_path):
+    """GitHub kills a job at timeout-minutes (evaluated from a variable here); a step that
+    would have run afterwards, always() or not, is not counted on."""
+    workflow = one_job(
+        [
+            {"name": "slow", "run": "sleep 30 & wait"},
+            {"name": "after", "if": "always()", "run": "touch after"},
+        ],
+        **{"timeout-minutes": "${{ fromJSON(vars.LIMIT || '60') }}"},
+    )
+    job = run_job(
+        workflow,
+        "j",
+        tmp_path / "work",
+        Event("push", "refs/heads/main", "0" * 40),
+        tmp_path / "runner",
+        {},
+        variables={"LIMIT": "0.02"},
+    )
+    assert job.timeout_minutes == 0.02 and job.timed_out and not job.succeeded
+    assert "exceeded the maximum execution time of 0.02 minutes" in job.steps[-1].output
+    assert job.ran() == ["slow"] and job.steps[-1].seconds < 5
+    assert not (tmp_path / "work/after").exists()
+
+
+def test_github_env_may_not_set_a_name_the_job_env_sets(tmp_path):
+    workflow = one_job(
+        [{"run": 'echo "MODE=late" >> "$GITHUB_ENV"'}, {"run": 'echo "$MODE" > mode'}],
+        env={"MODE": "job"},
+    )
+    job = run_job(
+        workflow,
+        "j",
+        tmp_path / "work",
+        Event("push", "refs/heads/main", "0" * 40),
+        tmp_path / "runner",
+        {},
+    )
+    assert not job.succeeded and "GITHUB_ENV sets ['MODE']" in job.steps[0].output

@@ -34,14 +34,17 @@ PRIVATE_REMOTES = {remote for remote, secrets in REMOTE_SECRETS.items() if secre
 # from launch-runner's output (a single-use runner, `cml runner launch --single`).
 ACCEPTED_AUDITOR_FINDINGS: dict[str, str] = {}
 # The only expressions env/with may hold, each read whole: a secret, a variable (with a literal
-# default), a step's or a needed job's output, the runner's OS, the commit, the workflow's token.
-# github.event and github.head_ref are set by whoever opens the pull request and never reach a
-# step's environment.
+# default), a step's outcome or output, a needed job's output, the runner's OS, the commit, the
+# workflow's token, a hash of files, and the two commits GitHub names for an event (main before
+# a push, a merge queue's base). The rest of github.event and github.head_ref are set by
+# whoever opens the pull request and never reach a step's environment.
 TRUSTED_EXPRESSION = re.compile(
     r" (?:secrets\.[A-Z][A-Z0-9_]*"
     r"|vars\.[A-Z][A-Z0-9_]*(?: \|\| '[\w-]*')?"
-    r"|steps\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
+    r"|steps\.[a-z][\w-]*\.(?:outcome|outputs\.[a-z][\w-]*)"
     r"|needs\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
+    r"|hashFiles\('[\w./*-]+'(?:, '[\w./*-]+')*\)"
+    r"|github\.event\.before|github\.event\.merge_group\.base_sha"
     r"|runner\.os|github\.sha|github\.token) "
 )
 RUNNER_SECRETS = {runner: set(facts["secrets"]) for runner, facts in RUNNERS.items()}
@@ -161,14 +164,22 @@ def test_workflow_is_hardened(rendered, combo):
     assert "\n\n\n" not in text and not text.startswith("\n")
     workflow = yaml.safe_load(text)
     triggers = workflow[True]  # YAML 1.1 reads the key `on` as True
-    assert set(triggers) == {"pull_request", "push", "workflow_dispatch"}
+    assert set(triggers) == {"pull_request", "push", "merge_group", "workflow_dispatch"}
     assert triggers["push"] == {"branches": ["main"]}
     assert "pull_request_target" not in text and "workflow_run" not in text
     assert workflow["permissions"] == {}
     assert workflow["env"] == TELEMETRY_OFF
 
     for job_id, job in workflow["jobs"].items():
-        assert 0 < job["timeout-minutes"] <= 120, job_id
+        limit = job["timeout-minutes"]
+        if job_id == "train-report-gate":  # a repository variable, 60 minutes without it
+            evaluate = Evaluator({"vars": {}}).evaluate
+            assert limit == "${{ fromJSON(vars.CML_TIMEOUT_MINUTES || '60') }}"
+            assert evaluate(limit[3:-2]) == 60
+            limit = Evaluator({"vars": {"CML_TIMEOUT_MINUTES": "150"}}).evaluate(limit[3:-2])
+            assert limit == 150
+        else:
+            assert 0 < limit <= 120, job_id
         granted = job["permissions"]
         writes = {scope for scope, level in granted.items() if level != "read"}
         if job_id == "train-report-gate":
@@ -226,58 +237,70 @@ def test_secrets_are_exactly_those_of_the_chosen_remote_and_runner(rendered, com
 
 
 @pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
-def test_train_job_checks_the_lock_pulls_reports_uploads_comments_then_gates(rendered, combo):
+def test_train_job_checks_the_lock_pulls_gates_reports_uploads_then_comments(rendered, combo):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     runs = [s.get("run", s.get("uses", "")).strip() for s in steps(workflow)]
     order = [
+        "GITHUB_ENV",
         "make install",
         "make check-lock",
         "actions/cache/restore@",
         "dvc repro",
         "actions/cache/save@",
-        "make report",
-        "actions/upload-artifact@",
-        "GITHUB_STEP_SUMMARY",
-        "cml comment",
         "make gate",
+        "make report",
+        "GITHUB_STEP_SUMMARY",
+        "actions/upload-artifact@",
+        "iterative/setup-cml@",
+        "cml comment",
     ]
     positions = [next(i for i, r in enumerate(runs) if key in r) for key in order]
     assert positions == sorted(positions), runs
-    gate = steps(workflow)[-1]
-    assert "Quality gate" in gate["name"], "the gate is the last step, after the report is out"
+    # The gate decides before the report, which shows its verdict (GATE_RESULT); every step
+    # after the pipeline runs when one before it failed, unless the run was cancelled.
+    gate, report = find_step(workflow, "Quality gate"), find_step(workflow, "Write the report")
+    for step in (gate, report):
+        assert step["if"] == "${{ !cancelled() && steps.pipeline.outcome == 'success' }}"
+    assert "GATE_RESULT=" in find_step(workflow, "Start the run")["run"]
     # The baseline's gate code judges (test_workflow_run runs it against a change's own copy).
     assert 'git archive "$BASELINE" pipeline' in gate["run"]
-    assert "baseline_module pipeline.gate" in gate["run"]
+    assert "baseline_module pipeline.gate" in gate["run"] and '--result "$GATE_RESULT"' in gate["run"]
     assert "baseline_module pipeline.check_lock" in gate["run"]
 
     repro = find_step(workflow, "Run the pipeline")
+    assert repro["id"] == "pipeline"
     push = [s for s in steps(workflow) if "dvc push" in s.get("run", "")]
     if combo["dvc_remote"] == "none":
-        assert repro["run"] == ".venv-dvc/bin/dvc repro" and not push
+        assert "pull_option=()\n" in repro["run"] and not push
     else:
         [push] = push
-        assert push["run"] == ".venv-dvc/bin/dvc push --run-cache"
+        assert push["run"].startswith(".venv-dvc/bin/dvc push --run-cache 2>&1 | tee ")
         assert push["if"] == "github.event_name == 'push'"
+    assert 'dvc repro "${pull_option[@]}"' in repro["run"]
     if combo["dvc_remote"] == "local":
-        assert repro["run"] == ".venv-dvc/bin/dvc repro --pull"
+        assert "pull_option=(--pull)\n" in repro["run"]
     if combo["dvc_remote"] in PRIVATE_REMOTES:
         # Without the remote's secrets (forks, Dependabot) nothing is pulled; the report says why.
         assert repro["env"]["PULL"] == "${{ steps.credentials.outputs.pull }}"
-        assert (
-            "dvc repro --pull" in repro["run"] and "\n  .venv-dvc/bin/dvc repro\n" in repro["run"]
-        )
+        assert 'if [ "$PULL" = true ]; then pull_option=(--pull); fi' in repro["run"]
         credentials = find_step(workflow, "credentials")
         assert credentials["id"] == "credentials"
         assert '>> "$REPORT_NOTES"' in credentials["run"] and "exit 0" in credentials["run"]
 
     comment = find_step(workflow, "Post the report")
-    call = cml_recorder.parse(shlex.split(comment["run"])[1:])
+    [line] = [line for line in comment["run"].splitlines() if line.strip().startswith("cml ")]
+    publish = combo["cml_publish_images"] == "yes"
+    report = "report.md" if publish else "report/without-images.md"
+    assert f"report={report}\n" in comment["run"]
+    chosen = {"$publish": "--publish" if publish else "--publish=false", "$report": report}
+    call = cml_recorder.parse([chosen.get(arg, arg) for arg in shlex.split(line)[1:]])
     assert call["command"] == "comment update"
     assert call["options"]["watermark-title"] == "Model report"
-    publish = combo["cml_publish_images"] == "yes"
     assert call["options"]["publish"] is publish
-    assert call["positionals"] == (["report.md"] if publish else ["report/without-images.md"])
+    assert call["positionals"] == [report]
     assert comment["env"] == {"REPO_TOKEN": "${{ github.token }}"}
+    # A comment GitHub refuses does not decide the run: the gate does.
+    assert comment["continue-on-error"] is True
 
 
 @pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
@@ -289,23 +312,32 @@ def test_every_run_uploads_the_report_and_its_plots(rendered, combo):
     )
     assert upload["if"] == "always()"
     assert upload["with"]["name"] == "model-report"
+    assert upload["with"]["overwrite"] is True, "a re-run uploads the same name again"
     assert upload["with"]["path"].split() == ["report.md", "report/"]
     assert 1 <= upload["with"]["retention-days"] <= 90
     # The comment and the summary say where the plots are: the run's artifacts.
-    start = find_step(workflow, "Choose the baseline")["run"]
+    start = find_step(workflow, "Start the run")["run"]
     assert "/actions/runs/$GITHUB_RUN_ID" in start and "model-report" in start
 
 
 @pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
-def test_rasa_cache_is_restored_before_training_and_saved_under_this_commit(rendered, combo):
+def test_rasa_cache_is_restored_before_training_and_saved_on_main_per_training_inputs(
+    rendered, combo
+):
     workflow = yaml.safe_load(rendered[combo_id(combo)].read_text())
     restore = next(s for s in steps(workflow) if "cache/restore" in s.get("uses", ""))
     save = next(s for s in steps(workflow) if "cache/save" in s.get("uses", ""))
     assert restore["with"]["path"] == save["with"]["path"] == ".rasa/cache"
-    # The key is unique per commit; restore falls back to the newest of this branch, then of the
-    # base branch. GitHub keeps a pull request's saves in the pull request's own scope.
+    # One key per set of training inputs, saved by pushes to main only: commits that change no
+    # input add no entry, and pull requests add none (they restore main's newest).
     assert restore["with"]["key"] == save["with"]["key"]
-    assert restore["with"]["key"].endswith("-${{ github.sha }}")
+    assert "github.sha" not in save["with"]["key"]
+    assert re.fullmatch(
+        r"rasa-cache-\$\{\{ runner.os \}\}-\$\{\{ hashFiles\(.*\) \}\}", save["with"]["key"]
+    )
+    for inputs in ("'config.yml'", "'params.yaml'", "'data/**'", "'requirements/bot.txt'"):
+        assert inputs in save["with"]["key"]
+    assert save["if"] == "github.event_name == 'push'"
     assert restore["with"]["key"].startswith(restore["with"]["restore-keys"])
 
 
@@ -361,10 +393,16 @@ def test_runner_choice(rendered, combo):
 
 def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered):
     workflow = yaml.safe_load(rendered["local-github-hosted-no"].read_text())
+    # CML is installed only for the comment, and the comment only when CML is there.
     comment, push = (
-        find_step(workflow, "Post the report"),
+        find_step(workflow, "Install CML for the comment"),
         find_step(workflow, "Push the model"),
     )
+    for contexts_ in ({"setup-cml": {"outcome": "success"}}, {"setup-cml": {"outcome": "failure"}}):
+        posted = condition(
+            find_step(workflow, "Post the report")["if"], {"steps": contexts_}, "success"
+        )
+        assert posted is (contexts_["setup-cml"]["outcome"] == "success")
 
     def contexts(event_name, head_repo="acme/support-bot"):
         event = (
@@ -377,7 +415,8 @@ def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered)
                 "event_name": event_name,
                 "event": event,
                 "repository": "acme/support-bot",
-            }
+            },
+            "steps": {"report": {"outcome": "success"}},
         }
 
     assert condition(comment["if"], contexts("pull_request"), "success")
@@ -388,7 +427,11 @@ def test_comment_is_skipped_for_forks_and_pushes_and_push_only_on_main(rendered)
     dependabot["github"]["event"]["pull_request"]["user"] = {"login": "dependabot[bot]"}
     assert not condition(comment["if"], dependabot, "success")
     assert not condition(comment["if"], contexts("push"), "success")
-    assert not condition(comment["if"], contexts("pull_request"), "failure")
+    # A failed gate does not stop the comment; a report that was not written does.
+    assert condition(comment["if"], contexts("pull_request"), "failure")
+    unwritten = contexts("pull_request")
+    unwritten["steps"]["report"]["outcome"] = "skipped"
+    assert not condition(comment["if"], unwritten, "failure")
     assert condition(push["if"], contexts("push"), "success")
     assert not condition(push["if"], contexts("pull_request"), "success")
     assert not condition(push["if"], contexts("workflow_dispatch"), "success")
@@ -403,3 +446,32 @@ def test_readme_lists_exactly_the_secrets_the_workflow_reads(rendered, combo):
     table = re.search(r"^\| secret \|.*?(?=\n\n)", section, re.M | re.S)
     rows = [line.split(" | ")[0] for line in table[0].splitlines()] if table else []
     assert set(re.findall(r"`([A-Z0-9_]+)`", " ".join(rows))) == secrets_in(workflow)
+
+
+@pytest.mark.parametrize("remote", ["gs", "ssh"])
+def test_credential_files_are_removed_once_the_steps_that_read_them_end(rendered, remote):
+    """The key file the credentials step writes is deleted right after the last DVC step that
+    talks to the remote (the pipeline's pull, the push), whatever happened before."""
+    workflow = yaml.safe_load(rendered[f"{remote}-github-hosted-no"].read_text())
+    names = [s.get("name", s.get("uses", "")) for s in steps(workflow)]
+    [key_file] = re.findall(
+        r'> "\$RUNNER_TEMP/(dvc-[\w.-]+)"', find_step(workflow, "credentials")["run"]
+    )
+    remove = find_step(workflow, "Remove the credential file")
+    assert remove["if"] == "always()"
+    assert remove["run"] == f'rm -f "$RUNNER_TEMP/{key_file}"'
+    readers = [
+        names.index(s["name"])
+        for s in steps(workflow)
+        if "dvc repro" in s.get("run", "") or "dvc push" in s.get("run", "")
+    ]
+    assert names.index(remove["name"]) == max(readers) + 1
+
+
+@pytest.mark.parametrize("combo", WORKFLOW_COMBINATIONS, ids=combo_id)
+def test_readme_documents_every_repository_variable_the_workflow_reads(rendered, combo):
+    text = rendered[combo_id(combo)].read_text()
+    readme = rendered[combo_id(combo)].with_name(f"{combo_id(combo)}-README.md").read_text()
+    variables = set(re.findall(r"vars\.([A-Z][A-Z0-9_]*)", text))
+    assert "CML_TIMEOUT_MINUTES" in variables
+    assert {v for v in variables if f"`{v}`" not in readme} == set()

@@ -6,6 +6,12 @@ commands and options, bad choices and values, and a missing markdown file; like 
 token (REPO_TOKEN or GITHUB_TOKEN) to talk to GitHub, and a cloud runner needs that cloud's
 credentials. Each accepted call is appended to the log as one JSON line. tests/support/cml-cli.json
 lists every command and option, read from CML's source (bin/cml/**/*.js).
+
+With a comments file (`install(..., comments=)`), `comment create`/`update` also play GitHub's
+side as CML 0.20.6 does it (src/cml.js, src/drivers/github.js, src/watermark.js): the body is the
+report plus CML's watermark line; GitHub refuses a body over 65,536 characters; `update` looks for
+its watermark in the pull request's comments as CML lists them, one API page of 30 (oldest
+first, no paging), edits the newest match there, and otherwise posts a new comment.
 """
 
 import json
@@ -28,6 +34,9 @@ CLOUD_CREDENTIALS = {
 }
 CREDENTIAL_NAMES = {*TOKENS, *(n for sets in CLOUD_CREDENTIALS.values() for s in sets for n in s)}
 TELEMETRY_OFF = "ITERATIVE_DO_NOT_TRACK"
+COMMENT_LIMIT = 65536  # characters GitHub accepts in an issue or pull request comment
+LIST_PAGE = 30  # comments GitHub returns for CML's unpaged listComments call
+WATERMARK_IMAGE = "https://cml.dev/watermark.png"
 
 
 class Refused(Exception):
@@ -134,6 +143,54 @@ def check_images(markdown: Path) -> None:
             raise Refused(f"ENOENT: no such file or directory, open '{link}'")
 
 
+def watermark(title: str, sha: str) -> str:
+    """CML's watermark line for a title (its escaping of _ * [ < included)."""
+    label = f"CML watermark {title}".strip()
+    for char in "_*[<":
+        label = label.replace(char, "\\" + char)
+    return f'![]({WATERMARK_IMAGE}#{sha} "{label}")'
+
+
+def has_watermark(body: str, title: str) -> bool:
+    line = re.escape(watermark(title, "SHA")).replace("SHA", "[0-9a-fA-F]+")
+    return re.search(line, body) is not None
+
+
+def post_comment(call: dict, env, store: Path) -> str:
+    """GitHub's side of `cml comment create/update`: what CML sends, and what GitHub keeps."""
+    ref = env.get("GITHUB_REF", "")
+    number = re.fullmatch(r"refs/pull/(\d+)/merge", ref)
+    target = f"pr/{number[1]}" if number else f"commit/{env.get('GITHUB_SHA', '')}"
+    title = call["options"].get("watermark-title", "")
+    body = call["markdown"]
+    if not call["options"].get("rm-watermark"):
+        body = f"{body}\n\n{watermark(title, env.get('GITHUB_SHA') or '0')}"
+    if len(body) > COMMENT_LIMIT:
+        raise Refused(
+            f"HttpError: Validation Failed: body is too long (maximum is {COMMENT_LIMIT} "
+            f"characters), got {len(body)}"
+        )
+    if env.get("CML_RECORDER_API_ERROR"):  # GitHub's API failing, for tests of what follows
+        raise Refused(f"HttpError: {env['CML_RECORDER_API_ERROR']}")
+    threads = json.loads(store.read_text()) if store.exists() else {}
+    comments = threads.setdefault(target, [])
+    listed = comments[:LIST_PAGE]
+    mine = [c for c in listed if has_watermark(c["body"], title)]
+    if call["command"] == "comment update" and mine:
+        mine[-1]["body"] = body
+        action = f"updated comment {mine[-1]['id']}"
+    else:
+        comments.append({"id": sum(len(c) for c in threads.values()) + 1, "body": body})
+        action = f"created comment {comments[-1]['id']}"
+    store.write_text(json.dumps(threads))
+    return action
+
+
+def comments(store: Path, target: str) -> list[dict]:
+    """The comments of a target ("pr/<number>") in the store, oldest first."""
+    return json.loads(store.read_text()).get(target, []) if store.exists() else []
+
+
 def main(argv=None, env=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     env = os.environ if env is None else env
@@ -153,19 +210,27 @@ def main(argv=None, env=None) -> int:
         call["markdown"] = Path(call["positionals"][0]).read_text()
         if call["options"].get("publish", True):
             call["published"] = local_images(Path(call["positionals"][0]))
+        if env.get("CML_RECORDER_COMMENTS"):
+            try:
+                call["github"] = post_comment(call, env, Path(env["CML_RECORDER_COMMENTS"]))
+            except Refused as error:
+                print(f"cml {shlex.join(argv)}\n\n{error}", file=sys.stderr)
+                return 1
     with open(env["CML_RECORDER_LOG"], "a") as log:
         log.write(json.dumps(call) + "\n")
     print(f"recorded: cml {shlex.join(argv)}")
     return 0
 
 
-def install(bin_dir: Path, log: Path) -> Path:
-    """Put an executable `cml` in bin_dir that runs this recorder, logging to `log`."""
+def install(bin_dir: Path, log: Path, comments: Path | None = None) -> Path:
+    """Put an executable `cml` in bin_dir that runs this recorder, logging to `log`; with
+    `comments`, GitHub's comments are kept there (post_comment)."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     cml = bin_dir / "cml"
+    store = f"CML_RECORDER_COMMENTS={shlex.quote(str(comments))} " if comments else ""
     cml.write_text(
         "#!/bin/sh\n"
-        f"CML_RECORDER_LOG={shlex.quote(str(log))} "
+        f"{store}CML_RECORDER_LOG={shlex.quote(str(log))} "
         f'exec {shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__).resolve()))} "$@"\n'
     )
     cml.chmod(cml.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

@@ -5,8 +5,9 @@ repository, with GitHub's environment: the default GITHUB_* variables, the event
 step files (GITHUB_ENV, GITHUB_OUTPUT, GITHUB_PATH, GITHUB_STEP_SUMMARY), `env:` at workflow,
 job and step level, `if:` conditions and `continue-on-error`. `${{ }}` expressions are evaluated
 with the contexts GitHub provides (github, env, secrets, vars, steps) by a small evaluator of
-the expression language (literals, property access, ! == != < > && || and the status
-functions), enough for the workflows this template generates; anything else is an error.
+the expression language (literals, property access, ! == != < > && ||, the status functions,
+format, contains, fromJSON and hashFiles), enough for the workflows this template generates;
+anything else is an error.
 
 `uses:` steps run their local equivalent from `local_actions` (a function per action, given the
 step with its `with:` values evaluated and the step's environment; like a real action it adds to
@@ -16,11 +17,20 @@ one fails the job, so a new action in the workflow cannot go untested by acciden
 Each step sees what a fresh GitHub runner gives it and nothing of the test process: a system
 PATH, a HOME of its own, the GITHUB_* variables, then what the workflow and earlier steps add
 (`minimal_env`). `concurrency_outcome` replays GitHub's concurrency rules over a list of runs.
+
+GitHub rules the runner enforces, so a workflow cannot pass here by relying on their absence:
+the job's `timeout-minutes` (a step still running at the limit is killed and the job ends there,
+without running later steps, `always()` ones included: a workflow must not count on them), and
+a name written to GITHUB_ENV that the workflow's or job's `env:` also sets is refused (which of
+the two a step then sees is not something a workflow should depend on).
 """
 
+import contextlib
+import hashlib
 import json
 import os
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -57,6 +67,7 @@ class Evaluator:
 
     def __init__(self, contexts: dict, status: str = "success"):
         self.contexts, self.status = contexts, status
+        self.cancelled = status == "cancelled"
 
     def evaluate(self, text: str):
         self.tokens, self.pos = tokenize(text), 0
@@ -145,15 +156,18 @@ class Evaluator:
                 "success": self.status == "success",
                 "failure": self.status == "failure",
                 "always": True,
-                "cancelled": False,
+                "cancelled": self.cancelled,
             }[name]
         if name == "format":
             template, *values = args
             return re.sub(r"\{(\d+)\}", lambda m: to_string(values[int(m[1])]), template)
         if name == "fromJSON":
-            return json.loads(to_string(args[0]))
+            [text] = args
+            return json.loads(to_string(text))
         if name == "toJSON":
             return json.dumps(args[0], indent=2)
+        if name == "hashFiles":
+            return hash_files(Path(self.contexts["github"]["workspace"]), args)
         if name == "contains":
             haystack, needle = args
             if isinstance(haystack, list):
@@ -165,6 +179,23 @@ class Evaluator:
         if not self.peek(text):
             raise ExpressionError(f"expected {text!r}")
         self.take()
+
+
+def hash_files(workspace: Path, patterns: list[str]) -> str:
+    """GitHub's hashFiles(): the SHA-256 of the SHA-256 of every file the patterns match,
+    in path order; '' when none matches."""
+    # GitHub's `**` matches files at any depth; pathlib's matches folders only.
+    patterns = [p + "/*" if p.endswith("**") else p for p in patterns]
+    files = sorted(
+        {p for pattern in patterns for p in workspace.glob(pattern) if p.is_file()},
+        key=lambda p: str(p.relative_to(workspace)),
+    )
+    if not files:
+        return ""
+    total = hashlib.sha256()
+    for path in files:
+        total.update(hashlib.sha256(path.read_bytes()).digest())
+    return total.hexdigest()
 
 
 def truthy(value) -> bool:
@@ -237,6 +268,8 @@ class JobResult:
     summary: str = ""
     outputs: dict = field(default_factory=dict)  # the job's `outputs:`, for jobs that need it
     runs_on: object = None  # `runs-on`, evaluated
+    timeout_minutes: float = 360  # `timeout-minutes`, evaluated (GitHub's default: 360)
+    timed_out: bool = False  # GitHub stopped the job at its time limit
 
     @property
     def succeeded(self) -> bool:
@@ -261,6 +294,8 @@ class Event:
     base_ref: str = ""
     head_ref: str = ""
     repository: str = "acme/support-bot"
+    run_id: str = "4242"
+    run_attempt: str = "1"  # "Re-run jobs" runs the same run id again with the next attempt
 
 
 def step_name(step: dict) -> str:
@@ -282,9 +317,9 @@ def github_context(event: Event, workspace: Path, workflow: dict, token: str) ->
         "repository_owner": event.repository.split("/")[0],
         "workflow": workflow.get("name", ""),
         "workspace": str(workspace),
-        "run_id": "4242",
+        "run_id": event.run_id,
         "run_number": "7",
-        "run_attempt": "1",
+        "run_attempt": event.run_attempt,
         "actor": "octocat",
         "server_url": "https://github.com",
         "token": token,
@@ -373,6 +408,19 @@ def read_env_file(path: Path) -> dict:
     return values
 
 
+def kill_session(session: int) -> None:
+    """SIGKILL every process of a session, those that made process groups of their own too
+    (as `timeout` does): what a runner does to a step when the job's time is up."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == session:  # after the name: state, ppid, pgrp, session
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+
+
 def run_job(
     workflow: dict,
     job_id: str,
@@ -394,8 +442,9 @@ def run_job(
     no ref) to a function(step, env) standing in for it. `needs` holds the results of the jobs
     this one needs ({job: {"result": ..., "outputs": {...}}}); `stop_before` ends the job at
     the first step whose name contains it, `start_at` skips the steps before the first one whose
-    name contains it (for checks that need only part of a job). `inputs` are a workflow_dispatch's
-    inputs, `matrix` this job's entry of its matrix (the caller expands `strategy.matrix`)."""
+    name contains it and takes them as succeeded (for checks that need only part of a job).
+    `inputs` are a workflow_dispatch's inputs, `matrix` this job's entry of its matrix (the caller
+    expands `strategy.matrix`)."""
     job = workflow["jobs"][job_id]
     temp.mkdir(parents=True, exist_ok=True)
     workspace.mkdir(parents=True, exist_ok=True)  # GitHub starts every job in an existing folder
@@ -419,8 +468,14 @@ def run_job(
     for scope in (workflow, job):
         for key, value in (scope.get("env") or {}).items():
             contexts["env"][key] = interpolate(value, contexts)
+    declared_env = set(contexts["env"])
     added_env, added_path = {}, []
     result, status = JobResult(), "success"
+    limit = job.get("timeout-minutes", 360)
+    result.timeout_minutes = float(
+        interpolate(limit, contexts) if isinstance(limit, str) else limit
+    )
+    deadline = time.monotonic() + result.timeout_minutes * 60
 
     for index, step in enumerate(job["steps"]):
         name = step_name(step)
@@ -428,7 +483,9 @@ def run_job(
             break
         if start_at and start_at in name:
             start_at = None
-        if start_at:
+        if start_at:  # taken as done: later steps see it succeeded
+            if "id" in step:
+                contexts["steps"][step["id"]] = {"outcome": "success", "outputs": {}}
             result.steps.append(StepResult(name, "skipped"))
             continue
         step_contexts = {**contexts, "env": {**contexts["env"], **added_env}}
@@ -471,19 +528,38 @@ def run_job(
             script = temp / f"step-{index}.sh"
             script.write_text(interpolate(step["run"], {**step_contexts, "env": step_env}))
             cwd = workspace / step.get("working-directory", ".")
-            done = subprocess.run(
+            left = deadline - time.monotonic()
+            process = subprocess.Popen(
                 shell_command(step, job, workflow, script),
                 cwd=cwd,
                 env=run_env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
-                timeout=timeout,
+                start_new_session=True,  # the step's processes, to stop them all at the limit
             )
-            outcome = "success" if done.returncode == 0 else "failure"
-            output = done.stdout
+            try:
+                output, _ = process.communicate(timeout=min(timeout, max(left, 0.1)))
+            except subprocess.TimeoutExpired:
+                kill_session(process.pid)
+                output, _ = process.communicate()
+                if left > timeout:
+                    raise
+                message = (
+                    "The job has exceeded the maximum execution time of "
+                    f"{result.timeout_minutes:g} minutes."
+                )
+                result.steps.append(StepResult(name, "failure", output + message, left))
+                result.timed_out = True
+                break
+            outcome = "success" if process.returncode == 0 else "failure"
         seconds = time.monotonic() - start
-        added_env.update(read_env_file(files["ENV"]))
+        written = read_env_file(files["ENV"])
+        clashes = sorted(declared_env & set(written))
+        if clashes:
+            outcome = "failure"
+            output += f"\nGITHUB_ENV sets {clashes}, which the workflow's or job's env: also sets"
+        added_env.update(written)
         added_path.extend(p for p in files["PATH"].read_text().splitlines() if p)
         outputs = read_env_file(files["OUTPUT"])
         if "id" in step:
