@@ -264,7 +264,8 @@ def test_train_job_checks_the_lock_pulls_gates_reports_uploads_then_comments(ren
     assert "GATE_RESULT=" in find_step(workflow, "Start the run")["run"]
     # The baseline's gate code judges (test_workflow_run runs it against a change's own copy).
     assert 'git archive "$BASELINE" pipeline' in gate["run"]
-    assert "baseline_module pipeline.gate" in gate["run"] and '--result "$GATE_RESULT"' in gate["run"]
+    assert "baseline_module pipeline.gate" in gate["run"]
+    assert '--result "$GATE_RESULT"' in gate["run"]
     assert "baseline_module pipeline.check_lock" in gate["run"]
 
     repro = find_step(workflow, "Run the pipeline")
