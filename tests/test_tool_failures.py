@@ -166,11 +166,12 @@ def test_rebake_without_ci_keeps_the_users_own_files_under_github(baked):
     """Only the workflows the template wrote go; the folder stays for what the user put there."""
     workflows = baked / ".github/workflows"
     (workflows / "other.yml").write_text("name: mine\n")
-    (baked / ".github/CODEOWNERS").write_text("* @me\n")
+    (baked / ".github/FUNDING.yml").write_text("github: [me]\n")
     result = cookiecutter(baked.parent, "--overwrite-if-exists", "ci_provider=none")
     assert result.returncode == 0, result.stderr
+    # CODEOWNERS is the template's example (ci_provider=github): it goes with the workflows.
     assert sorted(p.name for p in (baked / ".github").rglob("*")) == [
-        "CODEOWNERS",
+        "FUNDING.yml",
         "other.yml",
         "workflows",
     ]
