@@ -26,13 +26,14 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+
+import report
+from samples import STAGE_END, STAGE_START, Run, stages
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 RESULTS = TEMPLATE / "benchmarks" / "results"
@@ -113,20 +114,9 @@ TEST_STORY = """
       - action: utter_goodbye
 """
 
-STAGE_START = re.compile(r"^Running stage '([^']+)'")
-STAGE_END = re.compile(r"^(Updating|Generating) lock file")
-RASA_COMPONENT = re.compile(r"(Restored|Finished training) component '([^']+)'")
-
 
 class BenchError(Exception):
     pass
-
-
-@dataclass
-class Run:
-    wall: float
-    cpu: float
-    lines: list = field(default_factory=list)  # (seconds since start, text)
 
 
 def clean_env(**extra):
@@ -173,56 +163,6 @@ def output(args, cwd=None):
     return subprocess.run(
         [str(a) for a in args], cwd=cwd, env=clean_env(), capture_output=True, text=True, check=True
     ).stdout.strip()
-
-
-def stages(result):
-    """Per-stage wall time of a `dvc repro`, from 'Running stage' to DVC's lock-file update."""
-    times, current = {}, None
-    for t, text in result.lines:
-        if match := STAGE_START.match(text):
-            current = (match.group(1), t)
-        elif current and STAGE_END.match(text):
-            times[current[0]] = t - current[1]
-            current = None
-    if current:
-        times[current[0]] = result.wall - current[1]
-    return times
-
-
-def components(result):
-    restored = [
-        m.group(2)
-        for _, text in result.lines
-        if (m := RASA_COMPONENT.search(text)) and m.group(1) == "Restored"
-    ]
-    trained = [
-        m.group(2)
-        for _, text in result.lines
-        if (m := RASA_COMPONENT.search(text)) and m.group(1) != "Restored"
-    ]
-    return restored, trained
-
-
-def median(values):
-    return statistics.median(values) if values else float("nan")
-
-
-def seconds(value):
-    if value < 1:
-        return f"{value:.2f} s"
-    return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
-
-
-def spread(runs, cpu=True):
-    """'12.3 s (CPU 10.1 s; 11.9-13.0, n=3)' for a list of Runs."""
-    walls = [r.wall for r in runs]
-    text = seconds(median(walls))
-    details = []
-    if cpu:
-        details.append(f"CPU {seconds(median([r.cpu for r in runs]))}")
-    if len(runs) > 1:
-        details.append(f"{min(walls):.1f}-{max(walls):.1f}, n={len(runs)}")
-    return f"{text} ({'; '.join(details)})" if details else text
 
 
 class Bench:
@@ -405,174 +345,13 @@ class Bench:
             "cookiecutter": output(["cookiecutter", "--version"]).split()[1],
         }
 
-    # --- report -------------------------------------------------------------------------------
-
-    def report(self, machine, load_start, load_end, total):
-        r = self.runs
-        lines = []
-
-        def row(measurement, value, goal="", ok=""):
-            lines.append(f"| {measurement} | {value} | {goal} | {ok} |")
-
-        def verdict(passed):
-            return "yes" if passed else "**no**"
-
-        lines += ["| measurement | value | goal | ok? |", "| --- | --- | --- | --- |"]
-        bake = median([x.wall for x in r["bake"]])
-        row(
-            "bake: `cookiecutter --no-input` (hooks: git init, dvc init, first commit)",
-            spread(r["bake"]),
-            "< 5 s",
-            verdict(bake < 5),
+    def settings(self):
+        o = self.o
+        return (
+            f"bake x{o.bake_repeats}, install x{o.install_repeats}, rounds {o.rounds}, "
+            f"no-op x{o.noop_repeats}, changes x{o.change_repeats}, "
+            f"epochs {o.epochs or 'as in params.yaml'}"
         )
-        if "install_cold" in r:
-            row(
-                "`make install`, cold (empty uv cache, downloads from PyPI)",
-                spread(r["install_cold"]),
-            )
-        row("`make install`, warm (uv cache, both environments new)", spread(r["install_warm"]))
-        row("`make install`, no-op", spread(r["install_noop"]))
-        row(
-            "first Rasa import after `make install` (.pyc compiled by the install)",
-            spread(r["first_import"]),
-        )
-        if r.get("repro_full"):
-            full = median([x.wall for x in r["repro_full"]])
-            hand = median([x.wall for x in r["hand"]])
-            ratio = full / hand
-            cpu_ratio = median([x.cpu for x in r["repro_full"]]) / median(
-                [x.cpu for x in r["hand"]]
-            )
-            row(
-                "full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)",
-                spread(r["repro_full"]),
-            )
-            row("same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(r["hand"]))
-            row(
-                "full repro / by hand",
-                f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
-                "<= 1.03x",
-                verdict(ratio <= 1.03 and cpu_ratio <= 1.03),
-            )
-            fresh = median([x.wall for x in r["install_warm"]]) + full
-            row(
-                "fresh clone to metrics: warm `make install` + full `make repro`",
-                f"{fresh / 60:.2f} min",
-                "<= 2.5 min",
-                verdict(fresh <= 150),
-            )
-        noop = median([x.wall for x in r["repro_noop"]])
-        row("no-op `dvc repro`", spread(r["repro_noop"]), "<= 1.5 s", verdict(noop <= 1.5))
-        if r.get("repro_stories"):
-            changed = median([x.wall for x in r["repro_stories"]])
-            restored, trained = components(r["repro_stories"][-1])
-            value = spread(r["repro_stories"])
-            speedup = full / changed if r.get("repro_full") else float("nan")
-            value += (
-                f"; {speedup:.2f}x faster than full; Rasa restored {len(restored)} "
-                f"components from `.rasa`, trained {len(trained)}"
-            )
-            row(
-                "stories-only change (`data/stories.yml`), `dvc repro`",
-                value,
-                ">= 2x faster than full",
-                verdict(speedup >= 2),
-            )
-        if r.get("repro_test_stories"):
-            ran = sorted(stages(r["repro_test_stories"][-1]))
-            changed = median([x.wall for x in r["repro_test_stories"]])
-            by_hand = median([x.wall for x in r["hand_test"]]) if r.get("hand_test") else None
-            value = f"{spread(r['repro_test_stories'])}; stages run: {', '.join(ran) or 'none'}"
-            ok = ran == ["test"]
-            if by_hand:
-                value += f"; {changed / by_hand:.2f}x a hand-run `rasa test`"
-                ok = ok and changed <= 1.05 * by_hand
-            row(
-                "test-stories-only change (`tests/test_stories.yml`), `dvc repro`",
-                value,
-                "only `test` reruns, <= 1.05x `rasa test` by hand",
-                verdict(ok),
-            )
-
-        lines += [
-            "",
-            (
-                "Per stage (wall seconds from DVC's `Running stage` to its lock-file update; "
-                "median over runs):"
-            ),
-            "",
-        ]
-        columns = [
-            ("full repro", "repro_full"),
-            ("stories-only", "repro_stories"),
-            ("test-stories-only", "repro_test_stories"),
-        ]
-        columns = [(title, key) for title, key in columns if r.get(key)]
-        per_stage = {key: [stages(x) for x in r[key]] for _, key in columns}
-        names = []
-        for runs in per_stage.values():
-            for stage_times in runs:
-                names += [n for n in stage_times if n not in names]
-        if self.alone:
-            columns.append(("command alone, no DVC (wall / CPU)", "alone"))
-        lines += [
-            "| stage | " + " | ".join(t for t, _ in columns) + " |",
-            "| --- |" + " --- |" * len(columns),
-        ]
-        for name in names:
-            cells = []
-            for _, key in columns:
-                if key == "alone":
-                    alone = self.alone.get(name)
-                    cells.append(f"{seconds(alone.wall)} / {seconds(alone.cpu)}" if alone else "")
-                    continue
-                values = [s[name] for s in per_stage[key] if name in s]
-                cells.append(seconds(median(values)) if values else "skipped")
-            lines.append(f"| {name} | " + " | ".join(cells) + " |")
-        if r.get("repro_full"):
-            sums = [sum(stages(x).values()) for x in r["repro_full"]]
-            outside = median([x.wall - s for x, s in zip(r["repro_full"], sums, strict=True)])
-            totals = [spread(r["repro_full"])] + [""] * (len(columns) - 1)
-            if self.alone:
-                totals[-1] = (
-                    f"{seconds(sum(x.wall for x in self.alone.values()))} / "
-                    f"{seconds(sum(x.cpu for x in self.alone.values()))}"
-                )
-            lines.append(
-                "| DVC outside stages (start, hashing deps, exit) | "
-                + seconds(outside)
-                + " |" * len(columns)
-            )
-            lines.append("| **total** | " + " | ".join(totals) + " |")
-            lines += [
-                "",
-                (
-                    f"By hand: `rasa train` {spread(r['hand_train'])}, "
-                    f"`rasa test` {spread(r['hand_test'])}."
-                ),
-            ]
-
-        lines += ["", "Machine and versions:", "", "| | |", "| --- | --- |"]
-        for key, value in machine.items():
-            lines.append(f"| {key} | {value} |")
-        lines.append(f"| load average (1 min) at start / end | {load_start:.2f} / {load_end:.2f} |")
-        settings = (
-            f"bake x{self.o.bake_repeats}, install x{self.o.install_repeats}, "
-            f"rounds {self.o.rounds}, no-op x{self.o.noop_repeats}, "
-            f"changes x{self.o.change_repeats}, epochs "
-            f"{self.o.epochs or 'as in params.yaml'}"
-        )
-        lines.append(f"| settings | {settings} |")
-        lines.append(f"| benchmark wall time | {total / 60:.1f} min |")
-        lines += [
-            "",
-            (
-                "Wall times on a machine whose cores may be shared with other jobs are noisy; "
-                "CPU time (user + sys of the process tree) is steadier. Full repro and hand-run "
-                "alternate (A-B-B-A) so drifting load hits both."
-            ),
-        ]
-        return "\n".join(lines) + "\n"
 
 
 def parse_args(argv=None):
@@ -641,7 +420,15 @@ def main(argv=None):
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    table = bench.report(machine, load_start, os.getloadavg()[0], time.perf_counter() - started)
+    table = report.write(
+        bench.runs,
+        bench.alone,
+        machine,
+        bench.settings(),
+        load_start,
+        os.getloadavg()[0],
+        time.perf_counter() - started,
+    )
     (RESULTS / "latest.md").write_text(table)
     raw = {
         name: [{"wall": x.wall, "cpu": x.cpu, "stages": stages(x)} for x in runs]

@@ -90,6 +90,7 @@ REMOTE_FIELDS = {
     "secrets": list,
     "dvc_env": list,
 }
+RUNNER_FIELDS = {"cloud_name": str, "secrets": list}
 DVC_VERSION = re.compile(r"^\d+(\.\d+)+$")
 # Free-text answers: (longest allowed, may be empty)
 TEXT = {"project_name": (80, False), "description": (300, True), "author_name": (100, False)}
@@ -180,25 +181,34 @@ def check_private(answers):
     return check_tables(answers)
 
 
-def _is_remote_facts(facts):
+def _has_fields(facts, fields):
     return isinstance(facts, dict) and all(
         isinstance(facts.get(field), kind)
         and (kind is str or all(isinstance(item, str) for item in facts[field]))
-        for field, kind in REMOTE_FIELDS.items()
+        for field, kind in fields.items()
+    )
+
+
+def _is_table(table, choices, fields):
+    return (
+        isinstance(table, dict)
+        and set(table) == set(choices)
+        and all(_has_fields(facts, fields) for facts in table.values())
     )
 
 
 def check_tables(answers):
-    remotes, version = answers.get("_remotes"), answers.get("_dvc_version")
-    if (
-        not isinstance(remotes, dict)
-        or set(remotes) != set(CHOICES["dvc_remote"])
-        or not all(map(_is_remote_facts, remotes.values()))
-    ):
-        return (
-            "_remotes: expected the template's table of DVC remote types (cookiecutter.json); "
-            "remove it from the replay file or extra context"
-        )
+    tables = [
+        ("_remotes", "DVC remote types", CHOICES["dvc_remote"], REMOTE_FIELDS),
+        ("_runners", "CML runners", CHOICES["cml_runner"], RUNNER_FIELDS),
+    ]
+    for key, what, choices, fields in tables:
+        if not _is_table(answers.get(key), choices, fields):
+            return (
+                f"{key}: expected the template's table of {what} (cookiecutter.json); "
+                "remove it from the replay file or extra context"
+            )
+    version = answers.get("_dvc_version")
     if not isinstance(version, str) or not DVC_VERSION.fullmatch(version):
         return (
             f"_dvc_version {shown(json.dumps(version))}: expected the template's DVC version "

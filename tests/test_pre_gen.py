@@ -312,7 +312,7 @@ def test_answer_that_is_not_text(key, value, says):
 
 
 def test_template_private_keys_match_cookiecutter_json():
-    tables = ("__prompts__", "_remotes", "_dvc_version")  # check_tables checks the last two
+    tables = ("__prompts__", "_remotes", "_runners", "_dvc_version")  # check_tables: the last 3
     private = {k: v for k, v in COOKIECUTTER_JSON.items() if k.startswith("_") and k not in tables}
     assert private == hook.PRIVATE, "update PRIVATE in hooks/pre_gen_project.py"
 
@@ -329,6 +329,11 @@ def test_template_private_keys_match_cookiecutter_json():
         ({"_new_lines": "\r\n"}, "_new_lines: not set by this template"),
         ({"_remotes": None}, "_remotes: expected the template's table of DVC remote types"),
         ({"_remotes": {"s3": {}}}, "_remotes: expected the template's table of DVC remote types"),
+        ({"_runners": None}, "_runners: expected the template's table of CML runners"),
+        (
+            {"_runners": {"aws": {"cloud_name": "AWS", "secrets": "REPO_TOKEN"}}},
+            "_runners: expected the template's table of CML runners",
+        ),
         (
             {"_dvc_version": "3; rm -rf ~"},
             '_dvc_version "3; rm -rf ~": expected the template\'s DVC',

@@ -58,6 +58,9 @@ from stub_server import serve
 def main():
     with open(os.environ["STUB_ARGV"], "w") as f:
         json.dump(sys.argv, f)
+    if "STUB_RASA_EXIT" in os.environ:  # like Rasa when its port is taken: a log line, then exit
+        print("stand-in Rasa: [Errno 98] address already in use", file=sys.stderr)
+        sys.exit(int(os.environ["STUB_RASA_EXIT"]))
     serve(int(sys.argv[sys.argv.index("-p") + 1]), "/status", linger=0.3)
 
 if __name__ == "__main__":
@@ -265,12 +268,13 @@ def stub_bot_env(root):
     return root
 
 
-@pytest.fixture
-def stubbed_bot(cookies, tmp_path):
-    project = bake(cookies)
+@pytest.fixture(scope="module")
+def stubbed_bot(cookies_session, tmp_path_factory):
+    """One bake for the stand-in tests: each leaves it as it found it (no process, no file)."""
+    project = bake(cookies_session)
     (project / "models").mkdir(exist_ok=True)
     (project / "models/model.tar.gz").write_bytes(b"stand-in")
-    return project, stub_bot_env(tmp_path / "stub-env")
+    return project, stub_bot_env(tmp_path_factory.mktemp("stub-env"))
 
 
 def start_serve(project, bot_env, log, **env):
@@ -354,18 +358,15 @@ def action_server_pid(server):
 
 
 @pytest.mark.parametrize(
-    ("sent", "error"),
-    [
-        (signal.SIGINT, None),
-        (signal.SIGTERM, None),
-        (signal.SIGUSR1, "ERROR: the action server stopped (exit 3)"),
-    ],
-    ids=["stopped-by-sigint", "stopped-by-sigterm", "crashed"],
+    ("sent", "code"),
+    [(signal.SIGINT, 0), (signal.SIGTERM, 0), (signal.SIGUSR1, 3)],
+    ids=["sigint-to-it-alone", "sigterm-to-it-alone", "crashed"],
 )
-def test_action_server_ending_first_stops_rasa_error_only_on_a_crash(
-    stubbed_bot, tmp_path, sent, error
+def test_action_server_ending_on_its_own_stops_rasa_and_is_an_error(
+    stubbed_bot, tmp_path, sent, code
 ):
-    """What the watch loop sees when Ctrl-C reaches the action server before serve.sh's trap."""
+    """Only the user's Ctrl-C or SIGTERM to make serve is a normal stop: a server that ends
+    while make serve was not told to stop is an error, whatever its exit code."""
     project, bot_env = stubbed_bot
     log, token = tmp_path / "serve.log", secrets.token_urlsafe(16)
     server, rasa_port, _ = start_serve(
@@ -381,7 +382,87 @@ def test_action_server_ending_first_stops_rasa_error_only_on_a_crash(
     output = log.read_text()
     assert outlived == {}
     assert port_is_free(rasa_port)
-    if error is None:
-        assert "ERROR" not in output and server.returncode == 0, output
-    else:
-        assert error in output and server.returncode != 0, output
+    assert server.returncode != 0, output
+    assert f"ERROR: the action server stopped on its own (exit {code})" in output, output
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_rasa_exiting_at_start_up_is_an_error_even_with_exit_0(stubbed_bot, tmp_path, code):
+    """Rasa logs a port it cannot take and exits 0: make serve must not look like a clean stop."""
+    project, bot_env = stubbed_bot
+    log = tmp_path / "serve.log"
+    server, _, action_port = start_serve(
+        project,
+        bot_env,
+        log,
+        RASA_AUTH_TOKEN="t",
+        STUB_ARGV=str(tmp_path / "argv.json"),
+        STUB_RASA_EXIT=str(code),
+    )
+    try:
+        server.wait(timeout=STOP_TIMEOUT)
+        outlived = processes_in_group(server.pid)
+    finally:
+        kill_leftovers(server)
+    output = log.read_text()
+    assert outlived == {} and port_is_free(action_port)
+    assert server.returncode != 0, output
+    assert f"ERROR: Rasa stopped on its own (exit {code})" in output, output
+
+
+@pytest.mark.parametrize("busy", ["RASA_PORT", "ACTION_PORT"])
+def test_a_busy_port_stops_make_serve_before_anything_starts(stubbed_bot, tmp_path, busy):
+    project, bot_env = stubbed_bot
+    argv = tmp_path / "argv.json"
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        other = free_port()
+        while other == port:
+            other = free_port()
+        ports = {"RASA_PORT": str(other), "ACTION_PORT": str(other)} | {busy: str(port)}
+        result = subprocess.run(
+            ["make", "serve", f"BOT_ENV={bot_env}"],
+            cwd=project,
+            env=os.environ | ports | {"STUB_ARGV": str(argv), "RASA_AUTH_TOKEN": "t"},
+            capture_output=True,
+            text=True,
+            timeout=STOP_TIMEOUT,
+        )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert result.returncode != 0
+    assert errors == [
+        f"ERROR: port {port} ({busy}) is in use on 127.0.0.1: stop what listens there, "
+        f"or choose another, e.g. make serve {busy}={port + 1}"
+    ], result.stdout + result.stderr
+    assert not argv.exists(), "Rasa started"
+    assert "Action server on" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("ports", "message"),
+    [
+        ({"RASA_PORT": "5005;touch pwned"}, "RASA_PORT '5005;touch pwned' is not a port number"),
+        ({"ACTION_PORT": "70000"}, "ACTION_PORT '70000' is not a port number"),
+        ({"RASA_PORT": "-1"}, "RASA_PORT '-1' is not a port number"),
+        ({"RASA_PORT": "5099", "ACTION_PORT": "5099"}, "RASA_PORT and ACTION_PORT are both 5099"),
+    ],
+    ids=["shell-text", "too-high", "negative", "same-port"],
+)
+def test_ports_that_cannot_work_are_one_error_line(stubbed_bot, tmp_path, ports, message):
+    project, bot_env = stubbed_bot
+    assignments = [f"{name}={value}" for name, value in ports.items()]
+    result = subprocess.run(
+        ["make", "serve", f"BOT_ENV={bot_env}", *assignments],
+        cwd=project,
+        env=os.environ | {"STUB_ARGV": str(tmp_path / "argv.json"), "RASA_AUTH_TOKEN": "t"},
+        capture_output=True,
+        text=True,
+        timeout=STOP_TIMEOUT,
+    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+    assert result.returncode != 0
+    assert len(errors) == 1 and errors[0].startswith(f"ERROR: {message}"), result.stderr
+    assert not (tmp_path / "argv.json").exists()
+    assert not list(project.rglob("pwned"))

@@ -24,7 +24,7 @@ from support import (
     shellcheck_run_steps,
     tool,
 )
-from support.remote_facts import REMOTES
+from support.remote_facts import REMOTES, RUNNERS
 from support.workflow_runner import Evaluator, condition
 
 REMOTE_SECRETS = {remote: set(facts["secrets"]) for remote, facts in REMOTES.items()}
@@ -44,18 +44,7 @@ TRUSTED_EXPRESSION = re.compile(
     r"|needs\.[a-z][\w-]*\.outputs\.[a-z][\w-]*"
     r"|runner\.os|github\.sha|github\.token) "
 )
-RUNNER_SECRETS = {
-    "github-hosted": set(),
-    "aws": {"REPO_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"},
-    "gcp": {"REPO_TOKEN", "GOOGLE_APPLICATION_CREDENTIALS_DATA"},
-    "azure": {
-        "REPO_TOKEN",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_SUBSCRIPTION_ID",
-        "AZURE_TENANT_ID",
-    },
-}
+RUNNER_SECRETS = {runner: set(facts["secrets"]) for runner, facts in RUNNERS.items()}
 TELEMETRY_OFF = {
     "DVC_NO_ANALYTICS": "1",
     "ITERATIVE_DO_NOT_TRACK": "true",

@@ -104,10 +104,16 @@ def stage_problems(stage: str, changes: list, outs: set[str], tracked: set[str])
 
 
 def read_stages(path: Path) -> dict:
-    """dvc.yaml or dvc.lock; {} when the file is empty."""
+    """dvc.yaml or dvc.lock; {} when the file is empty. Its `stages` must map names to stage
+    mappings (DVC refuses anything else too; here it would end in a traceback)."""
     data = params.read_yaml(path, CheckError)
     if data is not None and not isinstance(data, dict):
         raise CheckError(f"{path} must be a mapping of stages")
+    stages = (data or {}).get("stages")
+    if stages is not None and not (
+        isinstance(stages, dict) and all(isinstance(s, dict) for s in stages.values())
+    ):
+        raise CheckError(f"{path}: `stages` must map each stage name to its settings")
     return data or {}
 
 

@@ -8,15 +8,25 @@ The gate reads `gate` from params.yaml:
       max_drop: 0.02                        # largest allowed fall, in the metric's own units
       stale_lock: fail                      # or warn: what a stale dvc.lock does (make check-lock)
       metrics:
-        - metrics/nlu.json:weighted_f1      # <metrics file>:<key>, nested keys with dots
+        - metrics/nlu.json:weighted_f1      # <JSON file>:<key>, nested keys joined with dots
         - metrics/core.json:action_f1
-        - metrics/entities.json:weighted_f1?   # `?`: only when this change or the baseline has it
+        - metrics/entities.json:DIETClassifier.weighted_f1?   # `?`: optional, see below
+        - evaluation/intents.json:ask.weather.f1   # F1 of the intent `ask.weather`
+
+A key is matched against the names in the file, never split blindly: `ask.weather.f1` finds the
+intent `ask.weather` (or `ask` then `weather`, when only that exists). An entry ending in `?` is
+skipped when neither this change nor the baseline has the key; when only the baseline has it, it
+fails (e.g. an extractor that no longer predicts any entity). A label that itself ends in `?`
+needs one more: `evaluation/intents.json:why?.f1?` is fine, `...:why?` is the optional `why`.
 
 The settings come from the baseline revision's params.yaml when it has a `gate` section, so a
 change cannot loosen its own gate: edits to `gate` take effect once merged. Each gated metric in
 the workspace is compared with the same file at the baseline (`git show <baseline>:<file>`). One
 line per metric; exit 1 when any fell more than max_drop, or is missing or not a finite number.
-A baseline without the metrics (the first run, or a new metric) passes and says so.
+A baseline without the metric passes and says so: `ok` when the baseline has no such file (the
+first run) or the file lacks the key (a new metric or label); `warn` when the baseline's value is
+NaN or infinite (a broken baseline cannot be compared with, and failing would also block the
+change that repairs it), and the verdict counts the metrics it could not compare.
 
 Two environment variables, set by the CI workflow, make the gate (and the report's copy of its
 verdict) stricter:
@@ -42,10 +52,14 @@ from pipeline import compare, params, paths
 from pipeline.check_lock import FIX as LOCK_FIX
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
+# Every gated figure is a fraction (accuracy, F1, precision, recall): a larger allowed fall than
+# the whole scale would switch the gate off without saying so.
+MAX_DROP_RANGE = (0.0, 1.0)
 STALE_LOCK_CHOICES = ("fail", "warn")
 # What each kind of line is: a gated metric, a skipped optional one, or a check of the run;
 # and what a failed check means in the verdict.
 METRIC, SKIPPED, BASELINE, LOCK, NOTE = "metric", "skipped", "baseline", "dvc.lock", "note"
+UNCOMPARED = "uncompared"  # a gated metric with a value now and none to compare with
 FAILURE_REASONS = {
     BASELINE: "no baseline to compare with",
     LOCK: "dvc.lock does not match this commit's inputs",
@@ -79,18 +93,52 @@ def parse_gate(params: dict | None, where: str) -> Settings:
     gate = (params or {}).get("gate") if isinstance(params, dict) else None
     if not isinstance(gate, dict):
         raise GateError(f"{where} has no 'gate' section (max_drop and metrics)")
-    max_drop, metrics = gate.get("max_drop"), gate.get("metrics")
-    stale_lock = gate.get("stale_lock", "fail")
-    if isinstance(max_drop, bool) or not isinstance(max_drop, int | float) or max_drop < 0:
-        raise GateError(f"gate.max_drop in {where} must be a number >= 0, got {max_drop!r}")
-    if not metrics or not all(isinstance(m, str) and ":" in m for m in metrics):
+    max_drop = gate.get("max_drop")
+    low, high = MAX_DROP_RANGE
+    if (
+        isinstance(max_drop, bool)
+        or not isinstance(max_drop, int | float)
+        or not math.isfinite(max_drop)  # NaN compares false with everything: no drop would fail
+        or not low <= max_drop <= high
+    ):
         raise GateError(
-            f"gate.metrics in {where} must list entries like "
+            f"gate.max_drop in {where} must be a number from {low:g} to {high:g} (the largest "
+            f"allowed fall of a fraction such as weighted F1), got {max_drop!r}"
+        )
+    metrics = gate.get("metrics")
+    if not isinstance(metrics, list) or not metrics:
+        raise GateError(
+            f"gate.metrics in {where} must be a list of entries like "
             f"'metrics/nlu.json:weighted_f1', got {metrics!r}"
         )
-    if stale_lock not in STALE_LOCK_CHOICES:
+    for entry in metrics:
+        metric_entry(entry, where)
+    stale_lock = gate.get("stale_lock", "fail")
+    if not isinstance(stale_lock, str) or stale_lock not in STALE_LOCK_CHOICES:
         raise GateError(f"gate.stale_lock in {where} must be 'fail' or 'warn', got {stale_lock!r}")
     return Settings(float(max_drop), list(metrics), stale_lock, where)
+
+
+def metric_entry(entry, where: str = "params.yaml") -> tuple[str, str, bool]:
+    """(file, key, optional) of a gate.metrics entry: `<JSON file in the project>:<key>[?]`."""
+    example = "e.g. 'metrics/nlu.json:weighted_f1'"
+    if not isinstance(entry, str) or ":" not in entry:
+        raise GateError(f"gate.metrics in {where}: {entry!r} is not '<file>:<key>' ({example})")
+    optional = entry.endswith("?")
+    path, key = entry.removesuffix("?").split(":", 1)
+    relative = Path(path)
+    if (
+        not key
+        or relative.suffix != ".json"
+        or relative.is_absolute()
+        or ".." in relative.parts
+        or relative.as_posix() != path
+    ):
+        raise GateError(
+            f"gate.metrics in {where}: {entry!r} must name a JSON file of the project by its "
+            f"relative path, then a key ({example})"
+        )
+    return path, key, optional
 
 
 def load_gate(params_path: Path = paths.PARAMS) -> Settings:
@@ -112,26 +160,35 @@ def baseline_gate(base: compare.Revision, baseline: str) -> Settings | None:
 
 
 def lookup(data, key: str):
-    """data['a']['b'] for key 'a.b'; None when a part is missing or the value is not a number.
+    """The number `key` names in data: 'a.b' is data['a']['b'], but a name that holds dots
+    itself (an intent `ask.weather`) is matched whole, so no label is out of reach. The longest
+    name that leads to a number wins. None when nothing matches or the value is not a number;
     NaN and infinities are returned as they are: the caller decides what they mean."""
-    for part in key.split("."):
-        if not isinstance(data, dict) or part not in data:
-            return None
-        data = data[part]
-    return None if isinstance(data, bool) or not isinstance(data, int | float) else float(data)
+    if not isinstance(data, dict):
+        return None
+    if key in data:
+        value = data[key]
+        if not isinstance(value, bool) and isinstance(value, int | float):
+            return float(value)
+    heads = [name for name in data if isinstance(name, str) and key.startswith(name + ".")]
+    for head in sorted(heads, key=len, reverse=True):
+        found = lookup(data[head], key[len(head) + 1 :])
+        if found is not None:
+            return found
+    return None
 
 
 def compare_metric(
     entry: str, base: compare.Revision, now: compare.Revision, baseline: str, max_drop: float
 ) -> Result:
     """One gated metric: the workspace's value against the baseline's."""
-    optional = entry.endswith("?")
-    metric = entry.rstrip("?")
-    path, key = metric.split(":", 1)
+    path, key, optional = metric_entry(entry)
+    metric = f"{path}:{key}"
     new = lookup(now.data(path), key)
     old = lookup(base.data(path), key)
     if new is None and optional and old is None:
-        return Result(metric, old, new, False, f"skip {metric}: not in {path} (optional)", SKIPPED)
+        line = f"skip {metric}: not in {path} here or at {baseline} (optional)"
+        return Result(metric, old, new, False, line, SKIPPED)
     if new is None and optional:  # e.g. an extractor that now predicts no entity at all
         line = f"FAIL {metric}: {old:.4f} at {baseline}, missing from {path} now"
         return Result(metric, old, new, True, line)
@@ -141,9 +198,17 @@ def compare_metric(
     if not math.isfinite(new):
         line = f"FAIL {metric} = {new}: not a finite number (check the pipeline's test stage)"
         return Result(metric, old, new, True, line)
-    if old is None or not math.isfinite(old):
+    if old is None:
         line = f"ok   {metric} = {new:.4f}: no baseline value at {baseline}"
-        return Result(metric, None, new, False, line)
+        if base.data(path) is not None:
+            line += f" (a new key of {path})"
+        return Result(metric, None, new, False, line, UNCOMPARED)
+    if not math.isfinite(old):
+        line = (
+            f"warn {metric} = {new:.4f}: not compared, its value at {baseline} is {old} "
+            "(not a finite number)"
+        )
+        return Result(metric, old, new, False, line, UNCOMPARED)
     change = new - old
     failed = -change > max_drop + TOLERANCE
     numbers = f"{old:.4f} -> {new:.4f} ({change:+.4f})"
@@ -159,7 +224,9 @@ def lock_result(path: Path, stale_lock: str) -> Result:
     """The stale-lock check's verdict (pipeline/check_lock.py --result), as one gate line."""
     try:
         found = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
+        found = None
+    if not isinstance(found, dict) or not isinstance(found.get("stale"), bool):
         line = (
             f"FAIL dvc.lock: no lock check result at {path} "
             "(run `python -m pipeline.check_lock` first)"
@@ -229,7 +296,7 @@ def check(
 
 
 def is_metric(result: Result) -> bool:
-    return result.kind == METRIC
+    return result.kind in (METRIC, UNCOMPARED)
 
 
 def has_value(result: Result) -> bool:
@@ -255,7 +322,13 @@ def verdict(results: list[Result], settings: Settings, commit: str | None, basel
         return f"Quality gate passed: no baseline ({baseline} is not a revision here)."
     if all(r.old is None for r in gated):
         return f"Quality gate passed: {baseline} has no metrics yet (first run)."
-    return f"Quality gate passed: no gated metric fell more than {settings.max_drop:g}."
+    passed = f"Quality gate passed: no gated metric fell more than {settings.max_drop:g}"
+    uncompared = [r for r in gated if r.kind == UNCOMPARED]
+    if uncompared:
+        passed += (
+            f"; {len(uncompared)} of {len(gated)} not compared (no finite value at {baseline})"
+        )
+    return passed + "."
 
 
 def main(argv=None) -> int:
@@ -273,6 +346,8 @@ def main(argv=None) -> int:
         help="fail when the baseline is not a revision here (GATE_REQUIRE_BASELINE)",
     )
     args = parser.parse_args(argv)
+    if not args.baseline or args.baseline.startswith("-"):
+        return params.fail(f"--baseline {args.baseline!r} is not a revision name: e.g. main")
     try:
         results, outcome = check(
             args.baseline,

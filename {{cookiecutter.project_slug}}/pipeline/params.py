@@ -5,6 +5,7 @@ one `ERROR:` line and exit 2 (see `fail`).
 """
 
 import math
+import operator
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +45,88 @@ def fail(error: Exception, code: int = 2) -> int:
     return code
 
 
-def _number(value, key: str, *, integer: bool = False):
+COMPARE = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt}
+
+
+def _number(value, key: str, *, integer=False, low=None, high=None, above=None, below=None):
+    """value when it is a finite number (a whole one with `integer`) within the bounds given
+    (low <= value <= high, above < value < below); ParamsError naming the key otherwise."""
+    bounds = {">=": low, "<=": high, ">": above, "<": below}
     kind = int if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kind) or not math.isfinite(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, kind)
+        or not math.isfinite(value)
+        or not all(COMPARE[op](value, b) for op, b in bounds.items() if b is not None)
+    ):
         expected = "a whole number" if integer else "a finite number"
+        limits = [f"{op} {b:g}" for op, b in bounds.items() if b is not None]
+        if limits:
+            expected += " " + " and ".join(limits)
         raise ParamsError(f"params.yaml {key} must be {expected}, got {value!r}")
     return value
+
+
+def project_path(value, key: str, folder: Path = Path("."), what: str = "") -> str:
+    """value, a path relative to the project root (the working directory), as a clean relative
+    path, when it resolves (symbolic links followed) to `folder` or inside it; an absolute path or
+    one leading out (`..`, a link) is a ParamsError: DVC would track it as an external
+    dependency, and every clone's dvc.lock would be stale."""
+    if not isinstance(value, str) or not value:
+        raise ParamsError(f"params.yaml {key} must be {what}, got {value!r}")
+    root = Path.cwd().resolve()
+    try:
+        if Path(value).is_absolute():
+            raise ParamsError(
+                f"params.yaml {key} '{value}' must be relative to the project folder, "
+                f"e.g. {folder.as_posix() if folder != Path('.') else 'tests'}"
+            )
+        resolved = (root / value).resolve()
+        inside = (root / folder).resolve()
+    except (OSError, ValueError) as problem:  # a NUL byte, a loop of links
+        raise ParamsError(f"params.yaml {key} {value!r} is not a usable path: {problem}") from None
+    if resolved == root or (resolved != inside and inside not in resolved.parents):
+        where = "the project folder" if folder == Path(".") else f"{folder.as_posix()}/"
+        raise ParamsError(f"params.yaml {key} '{value}' leads outside {where}: it must be {what}")
+    return resolved.relative_to(root).as_posix()
+
+
+# The options of `train.<Component>` that Rasa reads as numbers, checked before Rasa sees them:
+# a string or a list there would otherwise stop training with a traceback (or train oddly).
+# option: (whole number, lowest, highest, null allowed)
+TRAIN_NUMBERS = {
+    "epochs": (True, 1, None, False),
+    "random_seed": (True, 0, 2**32 - 1, True),
+    "max_history": (True, 1, None, True),
+    "threshold": (False, 0, 1, False),
+    "ambiguity_threshold": (False, 0, 1, False),
+    "core_fallback_threshold": (False, 0, 1, False),
+    "drop_rate": (False, 0, 1, False),
+    "learning_rate": (False, 0, None, False),
+    "embedding_dimension": (True, 1, None, False),
+    "number_of_negative_examples": (True, 1, None, False),
+    "evaluate_on_number_of_examples": (True, 0, None, False),
+    "evaluate_every_number_of_epochs": (True, -1, None, False),
+}
+
+
+def _train_option(component: str, option: str, value) -> None:
+    key = f"train.{component}.{option}"
+    if option == "batch_size" and isinstance(value, list):  # [smallest, largest]: a growing batch
+        if len(value) != 2:
+            raise ParamsError(
+                f"params.yaml {key} must be a whole number or [min, max], got {value!r}"
+            )
+        for size in value:
+            _number(size, key, integer=True, low=1)
+        return
+    if option == "batch_size":
+        _number(value, key, integer=True, low=1)
+        return
+    if option not in TRAIN_NUMBERS or (value is None and TRAIN_NUMBERS[option][3]):
+        return
+    integer, low, high, _ = TRAIN_NUMBERS[option]
+    _number(value, key, integer=integer, low=low, high=high)
 
 
 @dataclass(frozen=True)
@@ -77,20 +154,28 @@ class Params:
     def split(self) -> Split:
         settings = self.section("split")
         source = settings.get("nlu_test_set")
-        if not isinstance(source, str) or not source:
-            raise ParamsError(
-                f"params.yaml split.nlu_test_set must be 'holdout' or a path under "
-                f"{paths.HAND_WRITTEN_NLU}/, got {source!r}"
-            )
+        hand_written = f"'holdout' or a file or folder under {paths.HAND_WRITTEN_NLU}/"
         if source != "holdout":
+            source = project_path(
+                source, "split.nlu_test_set", paths.HAND_WRITTEN_NLU, hand_written
+            )
             return Split(source, 0.0, 0)
-        fraction = _number(settings.get("test_fraction"), "split.test_fraction")
+        fraction = _number(settings.get("test_fraction"), "split.test_fraction", above=0, below=1)
         seed = _number(settings.get("seed"), "split.seed", integer=True)
         return Split(source, fraction, seed)
 
     def train(self) -> dict:
-        """`train.<Component>.<option>`: the values laid over config.yml."""
-        return self.section("train")
+        """`train.<Component>.<option>`: the values laid over config.yml, numbers checked."""
+        train = self.section("train")
+        for component, options in train.items():
+            if not isinstance(component, str) or not isinstance(options, dict):
+                raise ParamsError(
+                    f"params.yaml train.{component} must map options to values "
+                    f"(e.g. train.{component}.epochs: 100), got {options!r}"
+                )
+            for option, value in options.items():
+                _train_option(component, str(option), value)
+        return train
 
     def fail_on_warnings(self) -> bool:
         value = self.section("validate").get("fail_on_warnings", False)
@@ -101,13 +186,12 @@ class Params:
         return value
 
     def test_stories(self) -> str:
-        value = self.section("test").get("stories")
-        if not isinstance(value, str) or not value:
-            raise ParamsError(
-                f"params.yaml test.stories must name the test stories (a file or folder), "
-                f"got {value!r}"
-            )
-        return value
+        """The test stories, a file or folder inside the project."""
+        return project_path(
+            self.section("test").get("stories"),
+            "test.stories",
+            what="the test stories, a file or folder inside the project (e.g. tests)",
+        )
 
 
 def load(path: Path = paths.PARAMS) -> Params:

@@ -1,6 +1,7 @@
 """The Python that scripts/serve.sh (make serve, shell, actions) runs, one subcommand each.
 
     python -m pipeline.serve answers URL               exit 0 when URL answers within 2 s
+    python -m pipeline.serve ports NAME=PORT...        exit 0 when each port is free on 127.0.0.1
     python -m pipeline.serve endpoints PORT OUT        endpoints.yml pointed at this run's actions
     python -m pipeline.serve token OUT                 a fresh API token, readable by the owner only
     python -m pipeline.serve rasa ARGS...              `rasa ARGS...` with the API token
@@ -10,8 +11,10 @@ arguments (`ps`): `rasa` adds it to Rasa's own sys.argv once Python runs, from R
 the token file, so no command line ever holds it.
 """
 
+import errno
 import os
 import secrets
+import socket
 import sys
 import urllib.request
 from pathlib import Path
@@ -27,6 +30,42 @@ def answers(url: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def port_problem(name: str, value: str, taken: dict[int, str]) -> str | None:
+    """Why the server named `name` cannot listen on port `value` of 127.0.0.1, or None."""
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 65535:
+        return f"{name} {value!r} is not a port number: give one from 1 to 65535"
+    port = int(value)
+    if port in taken:
+        return f"{taken[port]} and {name} are both {port}: give them different ports"
+    taken[port] = name
+    with socket.socket() as probe:
+        # as the servers bind (Sanic sets SO_REUSEADDR): closed connections do not count
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                other = port + 1 if port < 65535 else port - 1
+                return (
+                    f"port {port} ({name}) is in use on 127.0.0.1: stop what listens there, "
+                    f"or choose another, e.g. make serve {name}={other}"
+                )
+            return f"cannot listen on port {port} ({name}): {error.strerror}"
+    return None
+
+
+def check_ports(assignments: list[str]) -> int:
+    """One `ERROR:` line for the first port (NAME=PORT) a server could not listen on; exit 1."""
+    taken: dict[int, str] = {}
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        problem = port_problem(name, value, taken)
+        if problem:
+            print(f"ERROR: {problem}", file=sys.stderr)
+            return 1
+    return 0
 
 
 def write_endpoints(port: str, out: Path, source: Path = Path("endpoints.yml")) -> None:
@@ -58,6 +97,8 @@ def main(argv: list[str]) -> int:
     command, *args = argv or [""]
     if command == "answers" and len(args) == 1:
         return 0 if answers(args[0]) else 1
+    if command == "ports" and args:
+        return check_ports(args)
     if command == "endpoints" and len(args) == 2:
         write_endpoints(args[0], Path(args[1]))
         return 0

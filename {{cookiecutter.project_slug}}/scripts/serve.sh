@@ -25,14 +25,15 @@ die() {
     exit 1
 }
 
-# A server has exited: an error unless it exited 0, which it does only when asked to stop.
-# Ctrl-C signals every process in the terminal's group, so the servers may finish before this
-# script's trap runs (or bash may skip the trap, taking the signal as handled by a child).
+# A server has ended by itself: an error whatever its exit code (Rasa and the action server
+# log a port they cannot take and exit 0). When the user stops make serve (Ctrl-C, SIGTERM) the
+# INT/TERM trap exits first; Ctrl-C signals every process in the terminal's group, so a server
+# may end a moment before this script's trap runs: the pause gives the trap that moment.
 server_ended() {
     local pid=$1 what=$2 status=0
     wait "$pid" || status=$?
-    [ "$status" -eq 0 ] || die "$what stopped (exit $status)"
-    exit 0
+    sleep 1
+    die "$what stopped on its own (exit $status): see its log above"
 }
 
 # Ask each process to stop, give it 20 s, then kill it; wait so its port is free on return.
@@ -57,7 +58,7 @@ wait_until_up() {
     local url=$1 pid=$2 what=$3
     local deadline=$((SECONDS + STARTUP_TIMEOUT))
     until "$PYTHON" -m pipeline.serve answers "$url" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || server_ended "$pid" "$what (during start-up: see its log above)"
+        kill -0 "$pid" 2>/dev/null || server_ended "$pid" "$what (starting on $url)"
         [ "$SECONDS" -lt "$deadline" ] || die "$what did not answer on $url within ${STARTUP_TIMEOUT}s"
         sleep 0.3
     done
@@ -94,6 +95,13 @@ if [ "$mode" != actions ] && [ ! -f "$MODEL" ]; then
     die "$MODEL is missing: run 'make repro' to train it, or 'make pull' to fetch this commit's model"
 fi
 [ -x "$RASA" ] || die "the bot environment is missing: run 'make install' first"
+# Both ports free before anything starts: a server that cannot take its port exits 0 after
+# logging, and requests would reach whatever else listens there.
+if [ "$mode" = actions ]; then
+    "$PYTHON" -m pipeline.serve ports "ACTION_PORT=$ACTION_PORT" || exit 1
+else
+    "$PYTHON" -m pipeline.serve ports "RASA_PORT=$RASA_PORT" "ACTION_PORT=$ACTION_PORT" || exit 1
+fi
 export RASA_TELEMETRY_ENABLED=${RASA_TELEMETRY_ENABLED:-false}
 
 # Set before any server starts, so a signal at any point stops what has started.

@@ -163,3 +163,15 @@ def test_a_broken_dvc_yaml_is_an_error(repo):
     result = check_lock(repo)
     assert result.returncode == 2
     assert result.stderr.startswith("ERROR: dvc.yaml is not valid YAML")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stages: [prepare, evaluate]\n", "stages:\n  prepare: mkdir x\n"],
+    ids=["list", "stage-not-a-mapping"],
+)
+def test_a_dvc_yaml_of_the_wrong_shape_is_one_error_line(repo, text):
+    (repo / "dvc.yaml").write_text(text)
+    result = check_lock(repo)
+    assert result.returncode == 2, result.stdout
+    assert result.stderr == "ERROR: dvc.yaml: `stages` must map each stage name to its settings\n"

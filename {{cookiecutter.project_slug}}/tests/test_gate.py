@@ -127,12 +127,123 @@ def test_nested_keys_are_gated(repo):
     assert "FAIL metrics/nlu.json:intent_f1.greet fell 0.9500 -> 0.5000" in result.stdout
 
 
+# evaluation/*.json: the per-label figures, keyed by the bot's own names, which may hold dots.
+INTENTS = {
+    "ask.weather": {"f1": 0.9, "precision": 0.9, "recall": 0.9, "support": 10},
+    "ask": {"f1": 0.8, "precision": 0.8, "recall": 0.8, "support": 10},
+    "greet": {"f1": 1.0, "precision": 1.0, "recall": 1.0, "support": 10},
+}
+ENTITIES = {"DIETClassifier": {"city.name": {"f1": 0.7, "precision": 0.7, "recall": 0.7}}}
+
+
+def write_labels(repo: Path, intents: dict, entities: dict = ENTITIES) -> None:
+    (repo / "evaluation").mkdir(exist_ok=True)
+    (repo / "evaluation/intents.json").write_text(json.dumps(intents))
+    (repo / "evaluation/entities.json").write_text(json.dumps(entities))
+
+
+def test_labels_with_dots_in_their_names_are_gated(repo):
+    by_label = {
+        "max_drop": 0.02,
+        "metrics": [
+            "evaluation/intents.json:ask.weather.f1",
+            "evaluation/intents.json:ask.f1",
+            "evaluation/entities.json:DIETClassifier.city.name.f1",
+        ],
+    }
+    write(repo, NLU, CORE, by_label)
+    write_labels(repo, INTENTS)
+    git(repo, "add", "--all")
+    git(repo, "commit", "--quiet", "-m", "gate labels")
+    result = run_gate(repo)
+    assert result.returncode == 0, result.stdout
+    assert "ok   evaluation/intents.json:ask.weather.f1 0.9000 -> 0.9000" in result.stdout
+    assert "ok   evaluation/intents.json:ask.f1 0.8000 -> 0.8000" in result.stdout
+
+    fell = {**INTENTS, "ask.weather": {**INTENTS["ask.weather"], "f1": 0.5}}
+    write_labels(repo, fell, {"DIETClassifier": {"city.name": {"f1": 0.1}}})
+    result = run_gate(repo)
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("FAIL evaluation/intents.json:ask.weather.f1 fell 0.9000 -> 0.5000")
+    assert lines[1] == "ok   evaluation/intents.json:ask.f1 0.8000 -> 0.8000 (+0.0000)"
+    assert lines[2].startswith(
+        "FAIL evaluation/entities.json:DIETClassifier.city.name.f1 fell 0.7000 -> 0.1000"
+    )
+
+
+def test_lookup_matches_names_not_dot_separated_parts():
+    data = {"a.b": {"c": 1}, "a": {"b": {"c": 2}, "b.c": 3}, "x": {"y?": {"f1": 0.5}}}
+    assert gate.lookup(data, "a.b.c") in (1.0, 3.0)  # ambiguous by construction: a number
+    assert gate.lookup({"a.b": {"c": 1}}, "a.b.c") == 1.0
+    assert gate.lookup({"a": {"b": {"c": 2}}}, "a.b.c") == 2.0
+    assert gate.lookup({"a.b": {"c": "text"}, "a": {"b": {"c": 2}}}, "a.b.c") == 2.0
+    assert gate.lookup(data, "x.y?.f1") == 0.5
+    assert gate.lookup(data, "a.b") is None  # a mapping, not a number
+    assert gate.lookup({"ok": True}, "ok") is None
+    assert gate.metric_entry("evaluation/intents.json:why?.f1?") == (
+        "evaluation/intents.json",
+        "why?.f1",
+        True,
+    )
+
+
+def test_a_baseline_value_that_is_missing_or_not_finite_passes_and_says_so(repo):
+    gated = {**GATE, "metrics": [*GATE["metrics"], "metrics/nlu.json:macro_f1"]}
+    baseline_nlu = {k: v for k, v in NLU.items() if k != "macro_f1"} | {"weighted_f1": "NaN"}
+    write(repo, baseline_nlu, CORE, gated)
+    text = (repo / "metrics/nlu.json").read_text().replace('"NaN"', "NaN")
+    (repo / "metrics/nlu.json").write_text(text)
+    git(repo, "commit", "--quiet", "-am", "a broken baseline, and no macro_f1 yet")
+    write(repo, NLU, CORE, gated)
+    result = run_gate(repo)
+    assert result.returncode == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "warn metrics/nlu.json:weighted_f1 = 0.9000: not compared, its value at main is nan "
+        "(not a finite number)"
+    )
+    assert lines[2] == (
+        "ok   metrics/nlu.json:macro_f1 = 0.8800: no baseline value at main "
+        "(a new key of metrics/nlu.json)"
+    )
+    assert lines[-1] == (
+        "Quality gate passed: no gated metric fell more than 0.02; "
+        "2 of 3 not compared (no finite value at main)."
+    )
+
+
+def test_a_baseline_that_looks_like_an_option_is_refused(repo):
+    """`make gate` passes --baseline=VALUE: a value starting with `-` never becomes an option."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.gate", "--baseline=--output=x"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "ERROR: --baseline '--output=x' is not a revision name: e.g. main\n"
+
+
 @pytest.mark.parametrize(
     "bad, message",
     [
-        ({"max_drop": -1, "metrics": GATE["metrics"]}, "gate.max_drop"),
+        ({**GATE, "max_drop": -1}, "gate.max_drop"),
+        # NaN passes every comparison as false: it would switch the gate off
+        ({**GATE, "max_drop": float("nan")}, "gate.max_drop in params.yaml must be a number"),
+        ({**GATE, "max_drop": float("inf")}, "gate.max_drop"),
+        ({**GATE, "max_drop": 2}, "from 0 to 1"),
+        ({**GATE, "max_drop": "0.02"}, "gate.max_drop"),
+        ({**GATE, "max_drop": [0.02]}, "gate.max_drop"),
+        ({**GATE, "max_drop": True}, "gate.max_drop"),
         ({"max_drop": 0.02, "metrics": ["weighted_f1"]}, "gate.metrics"),
+        ({"max_drop": 0.02, "metrics": "::::"}, "gate.metrics"),
+        ({"max_drop": 0.02, "metrics": {"metrics/nlu.json": "weighted_f1"}}, "gate.metrics"),
+        ({"max_drop": 0.02, "metrics": ["../outside.json:f1"]}, "relative path"),
+        ({"max_drop": 0.02, "metrics": ["/etc/x.json:f1"]}, "relative path"),
+        ({"max_drop": 0.02, "metrics": ["metrics/nlu.json:"]}, "gate.metrics"),
         ({**GATE, "stale_lock": "ignore"}, "gate.stale_lock"),
+        ({**GATE, "stale_lock": ["warn"]}, "gate.stale_lock"),
         (None, "no 'gate' section"),
     ],
 )
@@ -140,8 +251,9 @@ def test_a_broken_gate_section_is_an_error(repo, bad, message):
     """Also when the baseline's settings apply: the change would break the gate once merged."""
     write(repo, NLU, CORE, bad)
     result = run_gate(repo)
-    assert result.returncode == 2
+    assert result.returncode == 2, result.stdout
     assert result.stderr.startswith("ERROR: ") and message in result.stderr
+    assert len(result.stderr.splitlines()) == 1, result.stderr
 
 
 def test_a_change_cannot_loosen_its_own_gate(repo):
@@ -188,13 +300,15 @@ def test_a_non_finite_metric_fails(repo, value):
     assert "gated metrics missing or not finite" in result.stdout.splitlines()[-1]
 
 
-def test_an_optional_metric_is_gated_only_when_the_workspace_has_it(repo):
+def test_an_optional_metric_is_gated_when_the_workspace_or_the_baseline_has_it(repo):
     gate_params = {**GATE, "metrics": [*GATE["metrics"], "metrics/entities.json:weighted_f1?"]}
     write(repo, NLU, CORE, gate_params)
     git(repo, "commit", "--quiet", "-am", "gate entities when there are some")
     result = run_gate(repo)
     assert result.returncode == 0, result.stdout
-    assert "skip metrics/entities.json:weighted_f1: not in metrics/entities.json" in result.stdout
+    assert (
+        "skip metrics/entities.json:weighted_f1: not in metrics/entities.json here or at main"
+    ) in result.stdout
     (repo / "metrics/entities.json").write_text(json.dumps({"weighted_f1": 0.7}))
     git(repo, "add", "metrics/entities.json")
     git(repo, "commit", "--quiet", "-m", "the bot learns entities")
@@ -239,8 +353,10 @@ def test_a_base_branch_without_metrics_passes_even_when_a_baseline_is_required(t
         ({"stale": True, "problems": ["x"]}, "fail", 1, "FAIL dvc.lock is stale"),
         ({"stale": True, "problems": ["x"]}, "warn", 0, "warn dvc.lock is stale"),
         (None, "fail", 1, "FAIL dvc.lock: no lock check result"),
+        (["stale"], "fail", 1, "FAIL dvc.lock: no lock check result"),
+        ({"stale": "no"}, "fail", 1, "FAIL dvc.lock: no lock check result"),
     ],
-    ids=["fresh", "stale", "stale-warn", "not-checked"],
+    ids=["fresh", "stale", "stale-warn", "not-checked", "not-a-mapping", "not-a-verdict"],
 )
 def test_the_lock_check_result_is_gated(repo, found, stale_lock, code, line):
     write(repo, NLU, CORE, {**GATE, "stale_lock": stale_lock})
