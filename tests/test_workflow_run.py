@@ -853,7 +853,7 @@ def test_a_change_to_its_own_gate_code_and_settings_still_fails_on_a_real_drop(
     assert own_lock.returncode == own_gate.returncode == 0, own_gate.stdout
     assert "Quality gate passed: this change says so." in own_gate.stdout
 
-    [step] = [s for s in job.steps if s.outcome != "skipped"]
+    step = job.step("Quality gate")  # the report steps after it run too
     assert step.outcome == "failure", step.output
     assert re.search(
         r"^FAIL metrics/nlu.json:weighted_f1 fell [\d.]+ -> [\d.]+ .*gate.max_drop 0.02 ",
@@ -867,7 +867,7 @@ def test_a_change_to_its_own_gate_code_and_settings_still_fails_on_a_real_drop(
 
     # A base without the gate code (a first run): this change's own code decides, visibly.
     job = gate_step("pr-own-gate-old-base", "origin/old-template")
-    [step] = [s for s in job.steps if s.outcome != "skipped"]
+    step = job.step("Quality gate")  # the report steps after it run too
     assert "::warning::origin/old-template has no pipeline/gate.py" in step.output
     assert "Quality gate passed: this change says so." in step.output
 
@@ -1178,6 +1178,7 @@ def test_publish_path_posts_the_report_with_its_images(github, rendered):
     [call] = job.calls
     assert call["positionals"] == ["report.md"] and call["options"]["publish"] is True
     assert sorted(call["published"]) == [
+        "report/history.png",  # the "Over time" trend chart
         "report/intent_confusion_matrix.png",
         "report/intent_f1.png",
     ]
