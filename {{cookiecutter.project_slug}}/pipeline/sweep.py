@@ -22,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,12 +135,68 @@ def queue(dvc: str, overrides: list[str]) -> list[str]:
     return re.findall(r"Queued experiment '([^']+)'", output)
 
 
-def wait(dvc: str, names: list[str], poll: float = 5.0) -> None:
-    while True:
-        pending = [r["name"] for r in rows(call(dvc, "exp", "show", "--json")) if r["pending"]]
-        if not set(pending) & set(names):
-            return
-        time.sleep(poll)
+def start(dvc: str, jobs: int) -> None:
+    """Start JOBS queue workers. DVC leaves them in the background holding the output streams it
+    was given: a pipe would make us wait for the last worker to exit, which one that DVC forgets
+    to shut down never does. A file does not."""
+    with tempfile.TemporaryFile("w+") as output:
+        result = subprocess.run(
+            [dvc, "queue", "start", "--jobs", str(jobs)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=dvc_env(dvc),
+            check=False,
+        )
+        if result.returncode != 0:
+            output.seek(0)
+            raise SweepError(f"dvc queue start failed: {output.read().strip()[-400:]}")
+
+
+def workers(dvc: str) -> int:
+    """How many queue workers DVC sees (`Worker status: N active, M idle`)."""
+    status = re.search(r"Worker status: (\d+) active, (\d+) idle", call(dvc, "queue", "status"))
+    return int(status.group(1)) + int(status.group(2)) if status else 0
+
+
+class Watch:
+    """Polls of `dvc exp show` until the sweep's experiments are done. With no worker left while
+    some are still queued (DVC's workers sometimes stop early), it starts them again; with none
+    left while some still run, their worker died: that is an error, not an endless wait."""
+
+    def __init__(self, poll: float = 5.0, restart_after: float = 30.0, dead_after: float = 120.0):
+        self.poll, self.restart_after, self.dead_after = poll, restart_after, dead_after
+        self.restarts = 0
+
+    def wait(self, dvc: str, names: list[str], jobs: int) -> None:
+        idle_since = None
+        while True:
+            found = {r["name"]: r for r in rows(call(dvc, "exp", "show", "--json"))}
+            pending = [n for n in names if found.get(n, {}).get("pending")]
+            if not pending:
+                return
+            if workers(dvc):
+                idle_since = None
+            else:
+                idle_since = idle_since or time.monotonic()
+                idle = time.monotonic() - idle_since
+                queued = [n for n in pending if found[n]["status"] == "queued"]
+                if queued and idle >= self.restart_after and self.restarts < 3:
+                    print(f"no DVC queue worker left for {', '.join(queued)}: starting again")
+                    start(dvc, jobs)
+                    self.restarts += 1
+                    idle_since = None
+                elif idle >= self.dead_after:
+                    raise SweepError(
+                        f"{', '.join(pending)} did not finish and no DVC queue worker is left: "
+                        "read 'dvc queue logs <name>', then 'dvc queue kill <name>' and sweep again"
+                    )
+            time.sleep(self.poll)
+
+
+def stop_idle_workers(dvc: str) -> None:
+    """Once nothing is queued or running, stop the workers still waiting for work."""
+    if not any(r["pending"] for r in rows(call(dvc, "exp", "show", "--json"))) and workers(dvc):
+        call(dvc, "queue", "stop")
 
 
 # --- comparing ---------------------------------------------------------------------------------
@@ -310,8 +367,9 @@ def main(argv=None) -> int:
             raise SweepError(f"JOBS={args.jobs}: run at least 1 experiment at a time")
         names = queue(args.dvc, args.overrides)
         print(f"queued {len(names)} experiments: {' '.join(names)}; running {args.jobs} at a time")
-        call(args.dvc, "queue", "start", "--jobs", str(args.jobs))
-        wait(args.dvc, names)
+        start(args.dvc, args.jobs)
+        Watch().wait(args.dvc, names, args.jobs)
+        stop_idle_workers(args.dvc)
         print(show(args.dvc, args.metric), end="")
         return 0
     except SweepError as error:

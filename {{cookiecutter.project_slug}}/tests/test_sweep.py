@@ -236,3 +236,70 @@ def test_rasa_cache_needs_a_pipeline_module(capsys):
 
     assert rasa_cache.main(["os"]) == 2
     assert capsys.readouterr().out.startswith("ERROR: no module given")
+
+
+# --- waiting on DVC's queue workers --------------------------------------------------------------
+
+FAKE_DVC = '''#!{python}
+"""Answers what pipeline.sweep asks DVC, from state.json; a worker is a child process that keeps
+the streams it was given, as DVC's daemonized workers do."""
+import json, subprocess, sys
+from pathlib import Path
+
+here = Path(__file__).parent
+state = json.loads((here / "state.json").read_text())
+args = sys.argv[1:]
+with open(here / "calls.log", "a") as log:
+    log.write(" ".join(args) + "\\n")
+if args[:2] == ["queue", "start"]:
+    subprocess.Popen(["sleep", str(state["worker_lives"])])
+    state["workers"] = int(args[-1])
+    state["state"] = state.get("after_start", state["state"])
+    (here / "state.json").write_text(json.dumps(state))
+    print("Started workers.")
+elif args[:2] == ["queue", "status"]:
+    print(f"Worker status: {{state['workers']}} active, 0 idle")
+elif args[:2] == ["exp", "show"]:
+    exp = {{"name": "tuned", "executor": {{"state": state["state"]}}, "revs": [{{"rev": "r1"}}]}}
+    print(json.dumps([{{"rev": "workspace"}}, {{"rev": "abc", "experiments": [exp]}}]))
+'''
+
+
+def fake_dvc(tmp_path, **state):
+    program = tmp_path / "dvc"
+    program.write_text(FAKE_DVC.format(python=sys.executable))
+    program.chmod(0o755)
+    (tmp_path / "state.json").write_text(json.dumps({"worker_lives": 30, "workers": 0, **state}))
+    return str(program)
+
+
+def calls(tmp_path):
+    return (tmp_path / "calls.log").read_text().splitlines()
+
+
+def test_starting_workers_does_not_wait_for_them_to_exit(tmp_path):
+    dvc = fake_dvc(tmp_path, state="queued")
+    began = time.monotonic()
+    sweep.start(dvc, 2)
+    assert time.monotonic() - began < 10, "waited for a worker that keeps DVC's output stream"
+
+
+def test_queued_experiments_without_a_worker_get_one_again(tmp_path, capsys):
+    dvc = fake_dvc(tmp_path, state="queued", after_start="success")
+    sweep.Watch(poll=0.01, restart_after=0.05).wait(dvc, ["tuned"], 2)
+    assert calls(tmp_path).count("queue start --jobs 2") == 1
+    assert capsys.readouterr().out == "no DVC queue worker left for tuned: starting again\n"
+
+
+def test_a_running_experiment_whose_worker_died_is_an_error_not_an_endless_wait(tmp_path):
+    dvc = fake_dvc(tmp_path, state="running")
+    with pytest.raises(sweep.SweepError, match=r"tuned did not finish .* 'dvc queue logs <name>'"):
+        sweep.Watch(poll=0.01, restart_after=0.05, dead_after=0.1).wait(dvc, ["tuned"], 1)
+    assert not [c for c in calls(tmp_path) if c.startswith("queue start")]
+
+
+@pytest.mark.parametrize(("state", "stopped"), [("success", True), ("running", False)])
+def test_idle_workers_are_stopped_once_nothing_is_pending(tmp_path, state, stopped):
+    dvc = fake_dvc(tmp_path, state=state, workers=1)
+    sweep.stop_idle_workers(dvc)
+    assert ("queue stop" in calls(tmp_path)) is stopped
