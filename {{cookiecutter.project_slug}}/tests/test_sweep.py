@@ -240,7 +240,7 @@ def test_rasa_cache_needs_a_pipeline_module(capsys):
 
 # --- waiting on DVC's queue workers --------------------------------------------------------------
 
-FAKE_DVC = '''#!{python}
+FAKE_DVC = '''#!PYTHON
 """Answers what pipeline.sweep asks DVC, from state.json; a worker is a child process that keeps
 the streams it was given, as DVC's daemonized workers do."""
 import json, subprocess, sys
@@ -258,16 +258,16 @@ if args[:2] == ["queue", "start"]:
     (here / "state.json").write_text(json.dumps(state))
     print("Started workers.")
 elif args[:2] == ["queue", "status"]:
-    print(f"Worker status: {{state['workers']}} active, 0 idle")
+    print(f"Worker status: {state['workers']} active, 0 idle")
 elif args[:2] == ["exp", "show"]:
-    exp = {{"name": "tuned", "executor": {{"state": state["state"]}}, "revs": [{{"rev": "r1"}}]}}
-    print(json.dumps([{{"rev": "workspace"}}, {{"rev": "abc", "experiments": [exp]}}]))
+    exp = {"name": "tuned", "executor": {"state": state["state"]}, "revs": [{"rev": "r1"}]}
+    print(json.dumps([{"rev": "workspace"}, {"rev": "abc", "experiments": [exp]}]))
 '''
 
 
 def fake_dvc(tmp_path, **state):
     program = tmp_path / "dvc"
-    program.write_text(FAKE_DVC.format(python=sys.executable))
+    program.write_text(FAKE_DVC.replace("PYTHON", sys.executable, 1))
     program.chmod(0o755)
     (tmp_path / "state.json").write_text(json.dumps({"worker_lives": 30, "workers": 0, **state}))
     return str(program)
