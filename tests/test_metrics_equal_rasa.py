@@ -73,14 +73,14 @@ def adopt(installed, bot, dest):
 
 
 def rasa_test_by_hand(project, out):
-    """`rasa test nlu` and `rasa test core --e2e` as a user types them: the pipeline's model, split
-    and test stories, every path explicit. (Plain `rasa test` has no `--e2e`: it would take the
-    test stories' intents as given instead of predicting them from the user's text.)"""
+    """`rasa test` as a user types it: the pipeline's model, split and test stories, every path
+    explicit. Plain `rasa test` runs `rasa test core` with `--e2e` set (the test stories' intents
+    predicted from the user's text, not taken as given) and then `rasa test nlu`, in one process
+    (rasa/cli/test.py); it writes the same files as the two commands run one after the other."""
     stories = yaml.safe_load((project / "params.yaml").read_text())["test"]["stories"]
+    paths = ["--nlu", "split/test.yml", "--stories", stories, "--domain", "domain.yml"]
     model = ["--model", "models/model.tar.gz", "--out", str(out), "--successes"]
-    nlu = ["nlu", "--nlu", "split/test.yml", "--domain", "domain.yml"]
-    run([".venv/bin/rasa", "test", *nlu, *model], project)
-    run([".venv/bin/rasa", "test", "core", "--stories", stories, "--e2e", *model], project)
+    run([".venv/bin/rasa", "test", *paths, *model], project)
     return out
 
 

@@ -13,17 +13,9 @@ import time
 
 import pytest
 
-from support import git, run
+from support import git, run, share_environments
 
 EPOCHS = 2
-
-
-def share_environments(source, project):
-    """The installed bot's environments, linked (`.venv/` in .gitignore matches no symlink)."""
-    with (project / ".git/info/exclude").open("a") as exclude:
-        for env in (".venv", ".venv-dvc"):
-            (project / env).symlink_to(source / env)
-            exclude.write(f"/{env}\n")
 
 
 def add_examples(project, intent, *examples):

@@ -77,6 +77,17 @@ def git(cwd, *args, check=True):
     return run(["git", *args], cwd, check=check).stdout.strip()
 
 
+def share_environments(source, project):
+    """Link `source`'s installed environments into `project` (a clone of it), instead of a `make
+    install` that would build the same 2.7 GB again; `make install` there then only checks them
+    against the locks. Git is told to ignore the links (`.venv/` in .gitignore matches no
+    symlink)."""
+    with (project / ".git/info/exclude").open("a") as exclude:
+        for env in (".venv", ".venv-dvc"):
+            (project / env).symlink_to(source / env)
+            exclude.write(f"/{env}\n")
+
+
 def git_status(project):
     """`git status --porcelain`, untracked files listed one by one: "" when nothing is unsaved."""
     return run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
