@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from support import WORKFLOW_COMBINATIONS, bake, bake_without_hooks, combo_id, run
+from support import (
+    WORKFLOW_COMBINATIONS,
+    bake,
+    bake_without_hooks,
+    combo_id,
+    run,
+    share_environments,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -50,9 +57,11 @@ def trained_bot(installed_bot):
 @pytest.fixture(scope="session")
 def few_epochs_bot(installed_bot, tmp_path_factory):
     """A clone of the default bake trained and committed with 5 epochs per component: for the
-    checks whose assertions do not depend on the model's quality (experiments, Rasa's modes)."""
+    checks whose assertions do not depend on the model's quality (experiments, Rasa's modes,
+    repeatability). It uses the installed bot's environments, linked."""
     project = tmp_path_factory.mktemp("few-epochs") / installed_bot.name
     run(["git", "clone", "--quiet", str(installed_bot), str(project)], installed_bot.parent)
+    share_environments(installed_bot, project)
     run(["make", "install"], project)
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("epochs: 100", "epochs: 5"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import bake, free_port, git, run
+from support import bake, free_port, git, run, share_environments
 
 DVC = ".venv-dvc/bin/dvc"
 SECRET = "moto-secret-never-committed"
@@ -98,6 +98,7 @@ def test_s3_push_then_pull_in_a_fresh_clone(cookies, trained_bot, s3_endpoint):
 
     fresh = project.parent / "s3-clone"
     run(["git", "clone", "--quiet", str(project), str(fresh)], project.parent)
+    share_environments(project, fresh)
     run(["make", "install"], fresh)
     run([DVC, "remote", "modify", "--local", "storage", "endpointurl", s3_endpoint], fresh)
     run(["make", "pull"], fresh)
@@ -107,8 +108,9 @@ def test_s3_push_then_pull_in_a_fresh_clone(cookies, trained_bot, s3_endpoint):
 
 
 @pytest.mark.e2e
-def test_push_without_a_remote_says_how_to_add_one(cookies):
+def test_push_without_a_remote_says_how_to_add_one(cookies, installed_bot):
     project = bake(cookies, dvc_remote="none")
+    share_environments(installed_bot, project)  # the default's locks: DVC without extras
     run(["make", "install"], project)
     result = run(["make", "push"], project, check=False)
     assert result.returncode != 0

@@ -24,6 +24,7 @@ from support import (
     bake_without_hooks,
     git,
     run,
+    share_environments,
     shellcheck_run_steps,
     tool,
 )
@@ -237,8 +238,10 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
     }
 
     def workspace(name):
+        """A runner's checkout, with the bot's environments linked: `make install` checks them."""
         folder = tmp_path / name
         run(["git", "clone", "--quiet", str(origin), str(folder)], tmp_path)
+        share_environments(few_epochs_bot, folder)
         return folder
 
     planned = run_job(

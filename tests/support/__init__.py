@@ -81,9 +81,12 @@ def share_environments(source, project):
     """Link `source`'s installed environments into `project` (a clone of it), instead of a `make
     install` that would build the same 2.7 GB again; `make install` there then only checks them
     against the locks. Git is told to ignore the links (`.venv/` in .gitignore matches no
-    symlink)."""
+    symlink). Both must have the same locks: a `make install` of another lock would change
+    `source`'s environments under every test that shares them."""
     with (project / ".git/info/exclude").open("a") as exclude:
-        for env in (".venv", ".venv-dvc"):
+        for env, lock in ((".venv", "requirements/bot.txt"), (".venv-dvc", "requirements/dvc.txt")):
+            same = (project / lock).read_bytes() == (source / lock).read_bytes()
+            assert same, f"{project.name}'s {lock} is not {source}'s: it needs its own make install"
             (project / env).symlink_to(source / env)
             exclude.write(f"/{env}\n")
 
