@@ -71,6 +71,7 @@ DEFAULT_TREE = {
     "pipeline/check_lock.py",
     "pipeline/compare.py",
     "pipeline/evaluate.py",
+    "pipeline/fixes.py",
     "pipeline/gate.py",
     "pipeline/bot_data.py",  # the report's: what the bot's files say
     "pipeline/dvc_tables.py",
