@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from pipeline import adopt
 
-ROOT = Path(__file__).resolve().parents[1]
 # The files of this project that adopt reads or replaces.
 PROJECT_FILES = [
     "dvc.yaml",
