@@ -73,9 +73,9 @@ URL_MAX = 1024
 # copy in a temporary folder, from the new project's folder. cookiecutter 2.7 gives the hook the
 # template's folder as `_repo_dir` (a local path, the clone under ~/.cookiecutters for a git URL,
 # the unzipped copy for a zip, and again with --replay) and the original lists as
-# `_cookiecutter` (not with --replay: it holds the replayed answers then), but cruft 2.16, which
-# runs this hook on every `cruft update` and `cruft diff`, renders it with neither (only
-# `_template`, the URL, and `_commit`). tests/test_pre_gen.py fails when the two disagree.
+# `_cookiecutter` (not with --replay: it holds the replayed answers then), but cruft 2.16 renders
+# it with neither on `cruft create`, `update` and `diff` (only `_template`, the URL, and
+# `_commit`; each case tried). tests/test_pre_gen.py fails when the two disagree.
 CHOICES = {
     "dvc_remote": ("local", "s3", "gs", "azure", "ssh", "none"),
     "ci_provider": ("github", "none"),
