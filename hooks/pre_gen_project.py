@@ -75,7 +75,8 @@ URL_MAX = 1024
 # the unzipped copy for a zip, and again with --replay) and the original lists as
 # `_cookiecutter` (not with --replay: it holds the replayed answers then), but cruft 2.16 renders
 # it with neither on `cruft create`, `update` and `diff` (only `_template`, the URL, and
-# `_commit`; each case tried). tests/test_pre_gen.py fails when the two disagree.
+# `_commit`; tried on create and update, and diff renders as update does). tests/test_pre_gen.py
+# fails when the two disagree.
 CHOICES = {
     "dvc_remote": ("local", "s3", "gs", "azure", "ssh", "none"),
     "ci_provider": ("github", "none"),
