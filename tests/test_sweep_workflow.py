@@ -46,9 +46,13 @@ CLOUD_SECRETS = {
     "gcp": {"GOOGLE_APPLICATION_CREDENTIALS_DATA": '{"type": "service_account"}'},
     "azure": {
         name: "azure-test"
-        for name in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_SUBSCRIPTION_ID")
-    }
-    | {"AZURE_TENANT_ID": "tenant-test"},
+        for name in (
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_SUBSCRIPTION_ID",
+            "AZURE_TENANT_ID",
+        )
+    },
 }
 # The only expressions env/with/matrix may hold, each whole: the dispatch's inputs go through
 # env: and are checked by the plan job before anything else reads them; a repository variable
@@ -65,7 +69,7 @@ EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 
 @pytest.fixture(scope="module")
 def sweeps(rendered):
-    """combo id -> the rendered sweep.yml of every dvc_remote x cml_runner (the copies the
+    """ "<dvc_remote>-<cml_runner>" -> the rendered sweep.yml of every such pair (the copies the
     `rendered` fixture keeps); cml_publish_images does not change it."""
     files = {}
     for combo in WORKFLOW_COMBINATIONS:
@@ -81,7 +85,7 @@ def load(path):
     return yaml.safe_load(path.read_text())
 
 
-def experiment_secrets(job) -> set:
+def secrets_of(job) -> set:
     return set(re.findall(r"secrets\.([A-Z_]+)", json.dumps(job)))
 
 
@@ -109,7 +113,7 @@ def test_sweep_workflow_is_hardened(sweeps):
                     for expression in EXPRESSION.findall(str(value)):
                         assert TRUSTED_EXPRESSION.fullmatch(expression), (variant, expression)
         experiment = workflow["jobs"]["experiment"]
-        assert ("environment" in experiment) == bool(experiment_secrets(experiment)), variant
+        assert ("environment" in experiment) == bool(secrets_of(experiment)), variant
         assert experiment["strategy"]["fail-fast"] is False
         assert "--max 8" in workflow["jobs"]["plan"]["steps"][-1]["run"]
 
@@ -134,11 +138,11 @@ def test_experiments_run_on_one_cloud_runner_each_when_the_bake_chose_one(sweeps
         assert launch["strategy"]["matrix"] == experiment["strategy"]["matrix"]
         assert launch["needs"] == "plan" and launch["runs-on"] == "ubuntu-latest"
         assert launch["environment"] == "cml-runner"
-        assert experiment_secrets(launch) == set(RUNNERS[runner]["secrets"])
+        assert secrets_of(launch) == set(RUNNERS[runner]["secrets"])
         assert experiment["needs"] == ["plan", "launch-runners"]
         assert experiment["runs-on"] == "${{ needs.launch-runners.outputs.runs-on }}"
         # The runner's secrets stay in the launch job: an experiment gets the DVC remote's only.
-        assert experiment_secrets(experiment) == set(REMOTES[variant.split("-")[0]]["secrets"])
+        assert secrets_of(experiment) == set(REMOTES[variant.split("-")[0]]["secrets"])
         # The comparison trains nothing: it stays on GitHub's runner.
         assert jobs["compare"]["runs-on"] == "ubuntu-latest" and jobs["plan"]["runs-on"] == (
             "ubuntu-latest"
