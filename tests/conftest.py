@@ -65,14 +65,15 @@ def few_epochs_bot(installed_bot, tmp_path_factory):
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
-    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie
-    beside each."""
+    every combination of WORKFLOW_COMBINATIONS; `<id>-sweep.yml`, `<id>-dependabot.yml` and
+    `<id>-README.md` lie beside each."""
     root = tmp_path_factory.mktemp("workflows")
     files = {}
     for combo in WORKFLOW_COMBINATIONS:
         name = combo_id(combo)
         project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
         files[name] = shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
+        shutil.copy(project / ".github/workflows/sweep.yml", root / f"{name}-sweep.yml")
         shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
         shutil.copy(project / "README.md", root / f"{name}-README.md")
         shutil.rmtree(root / name)

@@ -1,4 +1,4 @@
-"""Unit tests for pipeline/adopt.py (`make adopt BOT=...`): what it copies where, the requirements
+"""Unit tests for pipeline/adopt*.py (`make adopt BOT=...`): what it copies where, the requirements
 it merges, the components it removes, and that a second run changes nothing."""
 
 import shutil
@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
-from pipeline import adopt
+from pipeline import adopt, adopt_components, adopt_requirements
+from pipeline.adopt_report import Report
 
-ROOT = Path(__file__).resolve().parents[1]
 # The files of this project that adopt reads or replaces.
 PROJECT_FILES = [
     "dvc.yaml",
@@ -99,7 +100,7 @@ def project(tmp_path, monkeypatch):
     for name, text in THEIR_FILES.items():
         write(bot / name, text)
     relocked = []
-    monkeypatch.setattr(adopt, "relock", lambda: relocked.append(True))
+    monkeypatch.setattr(adopt_requirements, "relock", lambda: relocked.append(True))
     monkeypatch.chdir(here)
     return here, bot, relocked
 
@@ -197,12 +198,13 @@ def test_a_service_that_answers_is_not_reported_missing():
         server.bind(("127.0.0.1", 0))
         server.listen()
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
-        assert adopt.missing_here({"name": "DucklingEntityExtractor", "url": url}) is None
-    assert "does not answer" in adopt.missing_here({"name": "DucklingEntityExtractor", "url": url})
+        duckling = {"name": "DucklingEntityExtractor", "url": url}
+        assert adopt_components.missing_here(duckling) is None
+    assert "does not answer" in adopt_components.missing_here(duckling)
 
 
 def test_a_component_family_falls_with_its_model_and_a_tokenizer_takes_its_place(monkeypatch):
-    monkeypatch.setattr(adopt, "installed", lambda module: False)
+    monkeypatch.setattr(adopt_components, "installed", lambda module: False)
     config = {
         "pipeline": [
             {"name": "SpacyNLP", "model": "en_core_web_md"},
@@ -212,9 +214,9 @@ def test_a_component_family_falls_with_its_model_and_a_tokenizer_takes_its_place
         ],
         "policies": [{"name": "RulePolicy"}],
     }
-    report = adopt.Report()
+    report = Report()
 
-    adopt.drop_unavailable(config, set(), Path("bot"), report)
+    adopt_components.drop_unavailable(config, set(), Path("bot"), report)
 
     assert [c["name"] for c in config["pipeline"]] == ["WhitespaceTokenizer", "DIETClassifier"]
     assert "needs the spaCy package and its model en_core_web_md" in report.did[0]
