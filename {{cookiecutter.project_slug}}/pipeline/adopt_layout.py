@@ -25,8 +25,11 @@ OUR_TESTS = {
     "test_adopt.py",
     "test_check_lock.py",
     "test_gate.py",
+    "test_history.py",
     "test_report.py",
     "test_scripts.py",
+    "test_sweep.py",
+    "test_sync.py",
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from pipeline import adopt, adopt_components, adopt_requirements
+from pipeline import adopt, adopt_components, adopt_layout, adopt_requirements
 from pipeline.adopt_report import Report
 
 # The files of this project that adopt reads or replaces.
@@ -177,6 +177,11 @@ def test_python_tests_come_along_when_they_do_not_need_their_own_conftest(projec
     adopt.adopt(bot, keep=set())
     assert (here / "tests/test_their_actions.py").exists()
     assert (here / "tests/conftest.py").read_text() == (ROOT / "tests/conftest.py").read_text()
+
+
+def test_every_pipeline_test_is_kept_from_a_bot_s_file_of_the_same_name():
+    ours = {path.name for path in (ROOT / "tests").glob("*.py")} - {"test_actions.py"}
+    assert ours == adopt_layout.OUR_TESTS, "a bot's test_<name>.py would replace the pipeline's"
 
 
 def test_a_bot_without_an_nlu_test_set_is_tested_on_a_held_out_split(project):
