@@ -34,19 +34,25 @@ def headline(r):
         "first Rasa import after `make install` (.pyc compiled by the install)",
         spread(r["first_import"]),
     )
-    full = None
-    if r.get("repro_full"):
-        full = median([x.wall for x in r["repro_full"]])
-        ratio = full / median([x.wall for x in r["hand"]])
-        cpu_ratio = median([x.cpu for x in r["repro_full"]]) / median([x.cpu for x in r["hand"]])
-        row("full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)", spread(r["repro_full"]))
-        row("same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(r["hand"]))
+
+    def repro_vs_hand(key, bot):
+        """The pipeline's full repro against the hand-run (run.py stops when a figure differs)."""
+        full, hand = r[f"{key}repro_full"], r[f"{key}hand"]
+        ratio = median([x.wall for x in full]) / median([x.wall for x in hand])
+        cpu_ratio = median([x.cpu for x in full]) / median([x.cpu for x in hand])
+        row(f"{bot}full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)", spread(full))
+        row(f"{bot}same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(hand))
         row(
-            "full repro / by hand",
-            f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
+            f"{bot}full repro / by hand",
+            f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x); every tracked figure equal to the hand-run's",
             "full_vs_hand_cpu",
             cpu_ratio,
         )
+
+    full = None
+    if r.get("repro_full"):
+        full = median([x.wall for x in r["repro_full"]])
+        repro_vs_hand("", "")
         fresh = (median([x.wall for x in r["install_warm"]]) + full) / 60
         row(
             "fresh clone to metrics: warm `make install` + full `make repro`",
@@ -85,6 +91,8 @@ def headline(r):
             "test_stories_vs_hand",
             met=met,
         )
+    if r.get("helpdesk_repro_full"):
+        repro_vs_hand("helpdesk_", "helpdesk bot (`tests/bots/helpdesk`): ")
     return ["| measurement | value | goal | ok? |", "| --- | --- | --- | --- |", *rows]
 
 
@@ -143,6 +151,15 @@ def stage_table(r, alone):
             "",
             f"By hand: `rasa train` {spread(r['hand_train'])}, "
             f"`rasa test` {spread(r['hand_test'])}.",
+        ]
+    if r.get("helpdesk_repro_full"):
+        walls = ", ".join(
+            f"{name} {seconds(t)}" for name, t in stages(r["helpdesk_repro_full"][-1]).items()
+        )
+        lines += [
+            "",
+            f"Helpdesk bot, per stage of the last full repro: {walls}; by hand: `rasa train` "
+            f"{spread(r['helpdesk_hand_train'])}, `rasa test` {spread(r['helpdesk_hand_test'])}.",
         ]
     return lines
 
