@@ -60,8 +60,9 @@ def headline(r):
             "fresh_clone_minutes",
             fresh,
         )
-    noop = median([x.wall for x in r["repro_noop"]])
-    row("no-op `dvc repro`", spread(r["repro_noop"]), "noop", noop)
+    if r.get("repro_noop"):
+        noop = median([x.wall for x in r["repro_noop"]])
+        row("no-op `dvc repro`", spread(r["repro_noop"]), "noop", noop)
     if r.get("repro_stories"):
         changed = median([x.wall for x in r["repro_stories"]])
         restored, trained = components(r["repro_stories"][-1])

@@ -331,7 +331,8 @@ class Bench:
             shutil.copyfile(stories, project / "tests" / stories.name)
         run(["make", "--no-print-directory", "adopt-config"], project, "helpdesk-adopt-config")
         self.set_epochs(project)
-        output(["git", "add", "--all"], project)
+        # the environments are links, which a folder's ignore rule (`.venv/`) does not cover
+        output(["git", "add", "--all", "--", ".", f":!{BOT_ENV}", f":!{DVC_ENV}"], project)
         output(["git", "commit", "--quiet", "-m", "Bring in the helpdesk bot"], project)
         return project
 
@@ -449,6 +450,11 @@ def parse_args(argv=None):
     parser.add_argument(
         "--skip-helpdesk", action="store_true", help="skip the realistic bot's repro vs hand-run"
     )
+    parser.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="measure only the bake, installs and the helpdesk bot (not the default bot's runs)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where to bake (default: a new temporary folder)"
@@ -475,10 +481,11 @@ def main(argv=None):
         bench.bake()
         bench.install()
         bench.first_import()
-        bench.full_vs_hand()
-        bench.noop()
-        bench.incremental()
-        if options.breakdown:
+        if not options.skip_default:
+            bench.full_vs_hand()
+            bench.noop()
+            bench.incremental()
+        if options.breakdown and not options.skip_default:
             bench.breakdown()
         if not options.skip_helpdesk:
             bench.helpdesk()

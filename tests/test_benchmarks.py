@@ -124,3 +124,13 @@ def test_the_hand_run_trains_on_the_pipeline_s_files_in_its_order():
     dvc_yaml = (TEMPLATE / "{{cookiecutter.project_slug}}/dvc.yaml").read_text()
     seed = f"PYTHONHASHSEED={bench.HAND_ENV['PYTHONHASHSEED']} "
     assert dvc_yaml.count(f"cmd: {seed}") == 2  # train and test: the same seed as the hand-run
+
+
+def test_a_helpdesk_only_run_reports_without_the_default_bot_s_rows():
+    """`run.py --skip-default`: bake, installs and the helpdesk bot only."""
+    found = with_helpdesk(160.0, 200.0)
+    for key in ("repro_full", "hand", "hand_train", "hand_test", "repro_noop"):
+        del found[key]
+    text = report.write(found, {}, {}, "test", 0.1, 0.2, 60)
+    assert row(text, "helpdesk bot (`tests/bots/helpdesk`): full repro / by hand")
+    assert "| full repro / by hand" not in text and "no-op `dvc repro`" not in text
