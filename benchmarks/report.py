@@ -112,6 +112,8 @@ def stage_table(r, alone):
         ("test-stories-only", "repro_test_stories"),
     ]
     columns = [(title, key) for title, key in columns if r.get(key)]
+    if not columns:  # --skip-default: the helpdesk bot's stages follow, in one line
+        return helpdesk_stages(r)
     per_stage = {key: [stages(x) for x in r[key]] for _, key in columns}
     names = []
     for runs in per_stage.values():
@@ -153,16 +155,20 @@ def stage_table(r, alone):
             f"By hand: `rasa train` {spread(r['hand_train'])}, "
             f"`rasa test` {spread(r['hand_test'])}.",
         ]
-    if r.get("helpdesk_repro_full"):
-        walls = ", ".join(
-            f"{name} {seconds(t)}" for name, t in stages(r["helpdesk_repro_full"][-1]).items()
-        )
-        lines += [
-            "",
-            f"Helpdesk bot, per stage of the last full repro: {walls}; by hand: `rasa train` "
-            f"{spread(r['helpdesk_hand_train'])}, `rasa test` {spread(r['helpdesk_hand_test'])}.",
-        ]
-    return lines
+    return lines + helpdesk_stages(r)
+
+
+def helpdesk_stages(r):
+    if not r.get("helpdesk_repro_full"):
+        return []
+    walls = ", ".join(
+        f"{name} {seconds(t)}" for name, t in stages(r["helpdesk_repro_full"][-1]).items()
+    )
+    return [
+        "",
+        f"Helpdesk bot, per stage of the last full repro: {walls}; by hand: `rasa train` "
+        f"{spread(r['helpdesk_hand_train'])}, `rasa test` {spread(r['helpdesk_hand_test'])}.",
+    ]
 
 
 def machine_table(machine, load_start, load_end, settings, total):

@@ -134,3 +134,4 @@ def test_a_helpdesk_only_run_reports_without_the_default_bot_s_rows():
     text = report.write(found, {}, {}, "test", 0.1, 0.2, 60)
     assert row(text, "helpdesk bot (`tests/bots/helpdesk`): full repro / by hand")
     assert "| full repro / by hand" not in text and "no-op `dvc repro`" not in text
+    assert "| stage |" not in text and "Helpdesk bot, per stage of the last full repro" in text
