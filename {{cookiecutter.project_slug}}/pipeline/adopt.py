@@ -52,6 +52,8 @@ OUR_TESTS = {
     "test_scripts.py",
 }
 RASA_ITSELF = {"rasa", "rasa-sdk", "rasa-pro", "rasa-plus"}  # bot.in pins Rasa; it brings rasa-sdk
+# `pip freeze` on Debian and Ubuntu lists pkg-resources==0.0.0, which no package index has.
+NOT_A_PACKAGE = {"pkg-resources"}
 # Components that fall with the one that loads their model.
 FAMILIES = {
     "SpacyNLP": {"SpacyTokenizer", "SpacyFeaturizer", "SpacyEntityExtractor"},
@@ -277,7 +279,7 @@ def merge_requirements(bot: Path, report: Report) -> bool:
     text = paths.BOT_REQUIREMENTS.read_text()
     have = {requirement_name(line) for line in text.splitlines() if line.strip()[:1].isalnum()}
     locked = locked_names()
-    added, left = [], set()
+    added, left, skipped = [], set(), set()
     for path in files:
         for raw in path.read_text().splitlines():
             line = raw.split(" #")[0].strip()
@@ -286,6 +288,8 @@ def merge_requirements(bot: Path, report: Report) -> bool:
             name = requirement_name(line)
             if name in RASA_ITSELF:
                 left.add(name)
+            elif name in NOT_A_PACKAGE:
+                skipped.add(line)
             elif name in have:
                 continue
             elif name in locked:  # Rasa pins it: the bot's version would only fight Rasa's
@@ -299,6 +303,11 @@ def merge_requirements(bot: Path, report: Report) -> bool:
         report.did.append(
             f"requirements/bot.in: left out {', '.join(sorted(left))} "
             "(the pinned Rasa brings its own)"
+        )
+    if skipped:
+        report.did.append(
+            f"requirements/bot.in: left out {', '.join(sorted(skipped))} (written by Debian's "
+            "`pip freeze`, not a package)"
         )
     if not added:
         return False
