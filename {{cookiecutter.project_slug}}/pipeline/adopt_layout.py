@@ -26,6 +26,7 @@ OUR_TESTS = {
     "test_check_lock.py",
     "test_gate.py",
     "test_history.py",
+    "test_model_archive.py",
     "test_report.py",
     "test_scripts.py",
     "test_sweep.py",

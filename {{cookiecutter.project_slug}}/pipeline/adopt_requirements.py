@@ -9,6 +9,8 @@ from pipeline import paths
 from pipeline.adopt_report import AdoptError, Report
 
 RASA_ITSELF = {"rasa", "rasa-sdk", "rasa-pro", "rasa-plus"}  # bot.in pins Rasa; it brings rasa-sdk
+# `pip freeze` on Debian and Ubuntu lists pkg-resources==0.0.0, which no package index has.
+NOT_A_PACKAGE = {"pkg-resources"}
 
 
 def requirement_name(line: str) -> str:
@@ -33,7 +35,7 @@ def merge_requirements(bot: Path, report: Report) -> bool:
     text = paths.BOT_REQUIREMENTS.read_text()
     have = {requirement_name(line) for line in text.splitlines() if line.strip()[:1].isalnum()}
     locked = locked_names()
-    added, left = [], set()
+    added, left, skipped = [], set(), set()
     for path in files:
         for raw in path.read_text().splitlines():
             line = raw.split(" #")[0].strip()
@@ -42,6 +44,8 @@ def merge_requirements(bot: Path, report: Report) -> bool:
             name = requirement_name(line)
             if name in RASA_ITSELF:
                 left.add(name)
+            elif name in NOT_A_PACKAGE:
+                skipped.add(line)
             elif name in have:
                 continue
             elif name in locked:  # Rasa pins it: the bot's version would only fight Rasa's
@@ -55,6 +59,11 @@ def merge_requirements(bot: Path, report: Report) -> bool:
         report.did.append(
             f"requirements/bot.in: left out {', '.join(sorted(left))} "
             "(the pinned Rasa brings its own)"
+        )
+    if skipped:
+        report.did.append(
+            f"requirements/bot.in: left out {', '.join(sorted(skipped))} (written by Debian's "
+            "`pip freeze`, not a package)"
         )
     if not added:
         return False

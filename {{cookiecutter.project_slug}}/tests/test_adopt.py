@@ -158,6 +158,22 @@ def test_adopt_brings_the_bot_in_place_of_the_example_and_a_second_run_changes_n
     assert relocked == [True], "nothing new to lock"
 
 
+def test_a_debian_pip_freeze_s_pkg_resources_line_is_left_out(project):
+    """A bot whose requirements.txt is a `pip freeze` from Debian or Ubuntu: pkg-resources==0.0.0
+    is on no package index, so locking would fail on it."""
+    here, bot, relocked = project
+    write(
+        bot / "requirements.txt",
+        "pkg-resources==0.0.0\npkg_resources==0.0.0\npytablewriter==1.2.0\n",
+    )
+    report = adopt.adopt(bot, keep=set())
+    bot_in = (here / "requirements/bot.in").read_text()
+    assert "pytablewriter==1.2.0  # requirements.txt" in bot_in
+    assert "pkg" not in bot_in.lower()
+    assert any("left out pkg-resources==0.0.0" in line for line in report.did)
+    assert relocked == [True]
+
+
 def test_a_domain_file_replaces_a_domain_folder_and_dvc_yaml_follows(project):
     here, bot, _ = project
     adopt.adopt(bot, keep=set())
