@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +69,17 @@ def queued(project, sets, jobs, log) -> dict:
         bench.run(args, project, f"{log}-queue")
     env = bench.clean_env(PATH=f"{project / bench.DVC_ENV / 'bin'}:{os.environ['PATH']}")
     cpu_start, start = machine_cpu(), time.perf_counter()
-    bench.run([bench.DVC, "queue", "start", "-j", str(jobs)], project, log, env)
+    started = RESULTS / "logs" / f"{log}.log"
+    started.parent.mkdir(parents=True, exist_ok=True)
+    with started.open("w") as out:  # not a pipe: DVC's background workers keep this stream open
+        subprocess.run(
+            [bench.DVC, "queue", "start", "-j", str(jobs)],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
     wait_for_queue(project, f"{log}-status")
     return {"wall": time.perf_counter() - start, "cpu": machine_cpu() - cpu_start}
 

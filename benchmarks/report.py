@@ -34,19 +34,25 @@ def headline(r):
         "first Rasa import after `make install` (.pyc compiled by the install)",
         spread(r["first_import"]),
     )
-    full = None
-    if r.get("repro_full"):
-        full = median([x.wall for x in r["repro_full"]])
-        ratio = full / median([x.wall for x in r["hand"]])
-        cpu_ratio = median([x.cpu for x in r["repro_full"]]) / median([x.cpu for x in r["hand"]])
-        row("full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)", spread(r["repro_full"]))
-        row("same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(r["hand"]))
+
+    def repro_vs_hand(key, bot):
+        """The pipeline's full repro against the hand-run (run.py stops when a figure differs)."""
+        full, hand = r[f"{key}repro_full"], r[f"{key}hand"]
+        ratio = median([x.wall for x in full]) / median([x.wall for x in hand])
+        cpu_ratio = median([x.cpu for x in full]) / median([x.cpu for x in hand])
+        row(f"{bot}full `dvc repro` (no dvc.lock, empty DVC cache and `.rasa`)", spread(full))
+        row(f"{bot}same work by hand: `rasa train` + `rasa test` (empty `.rasa`)", spread(hand))
         row(
-            "full repro / by hand",
-            f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x)",
+            f"{bot}full repro / by hand",
+            f"{ratio:.2f}x (CPU {cpu_ratio:.2f}x); every tracked figure equal to the hand-run's",
             "full_vs_hand_cpu",
             cpu_ratio,
         )
+
+    full = None
+    if r.get("repro_full"):
+        full = median([x.wall for x in r["repro_full"]])
+        repro_vs_hand("", "")
         fresh = (median([x.wall for x in r["install_warm"]]) + full) / 60
         row(
             "fresh clone to metrics: warm `make install` + full `make repro`",
@@ -54,8 +60,9 @@ def headline(r):
             "fresh_clone_minutes",
             fresh,
         )
-    noop = median([x.wall for x in r["repro_noop"]])
-    row("no-op `dvc repro`", spread(r["repro_noop"]), "noop", noop)
+    if r.get("repro_noop"):
+        noop = median([x.wall for x in r["repro_noop"]])
+        row("no-op `dvc repro`", spread(r["repro_noop"]), "noop", noop)
     if r.get("repro_stories"):
         changed = median([x.wall for x in r["repro_stories"]])
         restored, trained = components(r["repro_stories"][-1])
@@ -85,6 +92,8 @@ def headline(r):
             "test_stories_vs_hand",
             met=met,
         )
+    if r.get("helpdesk_repro_full"):
+        repro_vs_hand("helpdesk_", "helpdesk bot (`tests/bots/helpdesk`): ")
     return ["| measurement | value | goal | ok? |", "| --- | --- | --- | --- |", *rows]
 
 
@@ -103,6 +112,8 @@ def stage_table(r, alone):
         ("test-stories-only", "repro_test_stories"),
     ]
     columns = [(title, key) for title, key in columns if r.get(key)]
+    if not columns:  # --skip-default: the helpdesk bot's stages follow, in one line
+        return helpdesk_stages(r)
     per_stage = {key: [stages(x) for x in r[key]] for _, key in columns}
     names = []
     for runs in per_stage.values():
@@ -144,7 +155,20 @@ def stage_table(r, alone):
             f"By hand: `rasa train` {spread(r['hand_train'])}, "
             f"`rasa test` {spread(r['hand_test'])}.",
         ]
-    return lines
+    return lines + helpdesk_stages(r)
+
+
+def helpdesk_stages(r):
+    if not r.get("helpdesk_repro_full"):
+        return []
+    walls = ", ".join(
+        f"{name} {seconds(t)}" for name, t in stages(r["helpdesk_repro_full"][-1]).items()
+    )
+    return [
+        "",
+        f"Helpdesk bot, per stage of the last full repro: {walls}; by hand: `rasa train` "
+        f"{spread(r['helpdesk_hand_train'])}, `rasa test` {spread(r['helpdesk_hand_test'])}.",
+    ]
 
 
 def machine_table(machine, load_start, load_end, settings, total):

@@ -11,7 +11,12 @@ One run bakes the default bot into a temporary folder and measures:
 - `dvc repro` from a clean state (no dvc.lock, no DVC cache, no `.rasa` cache), and the same
   work by hand (`rasa train` + `rasa test` in a copy of the project with its own empty `.rasa`),
   interleaved A-B-B-A over --rounds so drifting load on a shared machine hits both sides alike;
-- a no-op `dvc repro`, a change to the stories only and a change to the test stories only.
+- a no-op `dvc repro`, a change to the stories only and a change to the test stories only;
+- the same full repro against the hand-run on a realistic bot, tests/bots/helpdesk (brought into a
+  second bake as the README's "Bring your own bot" steps do), unless --skip-helpdesk.
+
+Each hand-run's figures must equal the pipeline's (benchmarks/equal.py): the benchmark stops with
+an error when one differs.
 
 Wall time is what the goals are judged on; CPU time (user + sys of the whole process tree)
 is shown next to it because it hardly moves when other jobs share the cores.
@@ -32,6 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import equal
 import report
 from samples import STAGE_END, STAGE_START, Run, stages
 
@@ -59,37 +65,31 @@ DROPPED_ENV = (
     "UV_CACHE_DIR",
 )
 
-# The hand-run: what a user types without the pipeline, on the same split and config the pipeline
-# uses (written untimed into a scratch copy), so both do the same training and testing work.
-HAND_TRAIN = [
-    RASA,
-    "train",
-    "--data",
-    "split/train.yml",
-    "data/rules.yml",
-    "data/stories.yml",
-    "--config",
-    "models/config.yml",
-    "--domain",
-    "domain.yml",
-    "--out",
-    "models",
-    "--fixed-model-name",
-    "model",
-]
-HAND_TEST = [
-    RASA,
-    "test",
-    "--model",
-    "models/model.tar.gz",
-    "--stories",
-    "tests",
-    "--nlu",
-    "split/test.yml",
-    "--out",
-    "results",
-    "--successes",
-]
+# The hand-run: what a user types without the pipeline, on the same split, config, domain, rules
+# and stories files (in the pipeline's order) and test stories as the pipeline (written or read
+# untimed in a scratch copy), so both do the same training and testing work.
+HAND_INPUTS = (
+    "from pipeline import params, paths; from pipeline.train import core_files; "
+    "print(paths.domain()); print(params.load(paths.PARAMS).test_stories()); "
+    "print(*core_files(), paths.NLU_TRAIN, sep='\\n')"
+)
+
+
+def hand_commands(domain, stories, training_files):
+    train = [RASA, "train", "--data", *training_files, "--config", "models/config.yml"]
+    train += ["--domain", domain, "--out", "models", "--fixed-model-name", "model"]
+    test = [RASA, "test", "--model", "models/model.tar.gz", "--stories", stories]
+    test += ["--nlu", "split/test.yml", "--out", "results", "--successes"]
+    return train, test
+
+
+# The pipeline's stages fix Python's string hash seed (Rasa orders labels and rules through sets):
+# the hand-run gets the same, or the last digit of an average could differ by chance.
+HAND_ENV = {"PYTHONHASHSEED": "0"}
+# What the default bake has and a team's bot replaces, then what the team brings (README steps).
+OURS = ["data", "domain.yml", "config.yml", "actions", "tests/test_stories.yml"]
+THEIRS = ["data", "domain.yml", "config.yml", "actions", "endpoints.yml"]
+HELPDESK = TEMPLATE / "tests" / "bots" / "helpdesk"
 
 # Appended for the incremental runs; the n-th copy differs from the others so Rasa sees new data.
 STORY = """
@@ -172,6 +172,7 @@ class Bench:
         self.project = None
         self.runs = {}  # name -> [Run]
         self.alone = {}  # stage -> Run of its commands without DVC (--breakdown)
+        self.hand_figures = {}  # project -> [figures of each hand-run]
 
     def record(self, name, result):
         self.runs.setdefault(name, []).append(result)
@@ -192,8 +193,11 @@ class Bench:
                 self.project = out / SLUG
             else:
                 shutil.rmtree(out)
+        self.set_epochs(self.project)
+
+    def set_epochs(self, project):
         if self.o.epochs:
-            params = self.project / "params.yaml"
+            params = project / "params.yaml"
             text = re.sub(r"(?m)^(\s*epochs:) \d+", rf"\g<1> {self.o.epochs}", params.read_text())
             params.write_text(text)
 
@@ -229,48 +233,111 @@ class Bench:
             "first_import", run([f"{BOT_ENV}/bin/python", "-c", code], self.project, "first-import")
         )
 
-    def reset_pipeline(self):
-        """Back to the state right after the bake: no dvc.lock, outputs, DVC cache or .rasa."""
-        output(["git", "clean", "-fdxq", "-e", f"/{BOT_ENV}/", "-e", f"/{DVC_ENV}/"], self.project)
+    def reset_pipeline(self, project):
+        """Back to the state right after the bake: no dvc.lock, outputs, DVC cache or .rasa.
+        (No trailing slash: the environments of a second bot are links, not folders.)"""
+        output(["git", "clean", "-fdxq", "-e", f"/{BOT_ENV}", "-e", f"/{DVC_ENV}"], project)
 
-    def pipeline_full(self, i):
-        self.reset_pipeline()
-        result = run([DVC, "repro"], self.project, f"repro-full-{i}")
-        self.record("repro_full", result)
+    def pipeline_full(self, i, project, prefix=""):
+        self.reset_pipeline(project)
+        result = run([DVC, "repro"], project, f"{prefix}repro-full-{i}")
+        self.record(f"{prefix.replace('-', '_')}repro_full", result)
 
-    def scratch_copy(self, name):
+    def scratch_copy(self, name, project=None):
         """The project's tracked files in a new folder, sharing the bot environment."""
+        project = project or self.project
         copy = self.work / name
         shutil.rmtree(copy, ignore_errors=True)
-        for rel in output(["git", "ls-files"], self.project).splitlines():
+        for rel in output(["git", "ls-files"], project).splitlines():
             (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(self.project / rel, copy / rel)
-        (copy / BOT_ENV).symlink_to(self.project / BOT_ENV)
+            shutil.copy2(project / rel, copy / rel)
+        (copy / BOT_ENV).symlink_to((project / BOT_ENV).resolve())
         # The split and the merged config, as the pipeline writes them (not timed).
-        run([f"{BOT_ENV}/bin/python", "-m", "pipeline.split"], copy, "hand-split")
-        run([f"{BOT_ENV}/bin/python", "-m", "pipeline.rasa_config", "merge"], copy, "hand-config")
+        run([f"{BOT_ENV}/bin/python", "-m", "pipeline.split"], copy, f"{name}-split")
+        run(
+            [f"{BOT_ENV}/bin/python", "-m", "pipeline.rasa_config", "merge"], copy, f"{name}-config"
+        )
         return copy
 
-    def hand(self, i):
-        copy = self.scratch_copy(f"hand-{i}")
-        train = run(HAND_TRAIN, copy, f"hand-train-{i}")
-        test = run(HAND_TEST, copy, f"hand-test-{i}")
-        self.runs.setdefault("hand_train", []).append(train)
-        self.runs.setdefault("hand_test", []).append(test)
-        self.record("hand", Run(train.wall + test.wall, train.cpu + test.cpu))
+    def hand(self, i, project, prefix=""):
+        copy = self.scratch_copy(f"{prefix}hand-{i}", project)
+        domain, stories, *training_files = output(
+            [f"{BOT_ENV}/bin/python", "-c", HAND_INPUTS], copy
+        ).splitlines()
+        train_command, test_command = hand_commands(domain, stories, training_files)
+        env = clean_env(**HAND_ENV)
+        train = run(train_command, copy, f"{prefix}hand-train-{i}", env)
+        test = run(test_command, copy, f"{prefix}hand-test-{i}", env)
+        key = prefix.replace("-", "_")
+        self.runs.setdefault(f"{key}hand_train", []).append(train)
+        self.runs.setdefault(f"{key}hand_test", []).append(test)
+        self.record(f"{key}hand", Run(train.wall + test.wall, train.cpu + test.cpu))
+        # Rasa's reports into the pipeline's files, as the test stage does (not timed).
+        run(
+            [f"{BOT_ENV}/bin/python", "-m", "pipeline.metrics", "results"],
+            copy,
+            f"{prefix}hand-metrics-{i}",
+        )
+        self.hand_figures.setdefault(project, []).append(equal.figures(copy))
         shutil.rmtree(copy)
 
-    def full_vs_hand(self):
-        print(f"full dvc repro vs by hand, {self.o.rounds} interleaved rounds", flush=True)
+    def full_vs_hand(self, project=None, prefix=""):
+        project = project or self.project
+        print(f"{prefix}full dvc repro vs by hand, {self.o.rounds} interleaved rounds", flush=True)
         for i in range(self.o.rounds):
             order = (
                 (self.pipeline_full, self.hand) if i % 2 == 0 else (self.hand, self.pipeline_full)
             )
             for step in order:
-                step(i)
-        if not self.runs.get("repro_full"):  # --rounds 0: the later steps need a trained project
-            self.pipeline_full("setup")
-            self.runs.pop("repro_full")
+                step(i, project, prefix)
+        if not self.runs.get(f"{prefix.replace('-', '_')}repro_full"):
+            # --rounds 0: the later steps need a trained project
+            self.pipeline_full("setup", project, prefix)
+            self.runs.pop(f"{prefix.replace('-', '_')}repro_full")
+        self.check_equal(project)
+
+    def check_equal(self, project):
+        """Every hand-run's figures equal the pipeline's (its last full repro), or stop."""
+        ours = equal.figures(project)
+        if not ours["metrics/nlu.json"] or not ours["metrics/core.json"]:
+            raise BenchError(f"{project}: the pipeline wrote no metrics/nlu.json or core.json")
+        for n, theirs in enumerate(self.hand_figures.get(project, [])):
+            found = equal.differences(ours, theirs)
+            if found:
+                raise BenchError(
+                    f"{project}: the pipeline's figures differ from hand-run {n}'s:\n"
+                    + "\n".join(found)
+                )
+        print(f"  figures equal to the hand-run's: {', '.join(k for k, v in ours.items() if v)}")
+
+    def adopt_helpdesk(self):
+        """A second bake with tests/bots/helpdesk brought in by the README's steps (not timed)."""
+        print("helpdesk bot: bake and bring it in", flush=True)
+        out = self.work / "helpdesk"
+        run(["cookiecutter", "--no-input", TEMPLATE, "-o", out], self.work, "helpdesk-bake")
+        project = out / SLUG
+        for env in (BOT_ENV, DVC_ENV):
+            (project / env).symlink_to(self.project / env)
+        for rel in OURS:
+            path = project / rel
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+        for rel in THEIRS:
+            source = HELPDESK / rel
+            if source.is_dir():
+                shutil.copytree(source, project / rel)
+            elif source.exists():
+                shutil.copyfile(source, project / rel)
+        for stories in (HELPDESK / "tests").glob("*.yml"):
+            shutil.copyfile(stories, project / "tests" / stories.name)
+        run(["make", "--no-print-directory", "adopt-config"], project, "helpdesk-adopt-config")
+        self.set_epochs(project)
+        # the environments are links, which a folder's ignore rule (`.venv/`) does not cover
+        output(["git", "add", "--all", "--", ".", f":!{BOT_ENV}", f":!{DVC_ENV}"], project)
+        output(["git", "commit", "--quiet", "-m", "Bring in the helpdesk bot"], project)
+        return project
+
+    def helpdesk(self):
+        self.full_vs_hand(self.adopt_helpdesk(), "helpdesk-")
 
     def noop(self):
         print(f"no-op dvc repro x{self.o.noop_repeats}", flush=True)
@@ -350,7 +417,7 @@ class Bench:
         return (
             f"bake x{o.bake_repeats}, install x{o.install_repeats}, rounds {o.rounds}, "
             f"no-op x{o.noop_repeats}, changes x{o.change_repeats}, "
-            f"epochs {o.epochs or 'as in params.yaml'}"
+            f"epochs {o.epochs or 'as in params.yaml'} (both sides)"
         )
 
 
@@ -380,6 +447,14 @@ def parse_args(argv=None):
         help="also run the pipeline's commands without DVC (one more training)",
     )
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold-cache install")
+    parser.add_argument(
+        "--skip-helpdesk", action="store_true", help="skip the realistic bot's repro vs hand-run"
+    )
+    parser.add_argument(
+        "--skip-default",
+        action="store_true",
+        help="measure only the bake, installs and the helpdesk bot (not the default bot's runs)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
         "--workdir", type=Path, default=None, help="where to bake (default: a new temporary folder)"
@@ -406,11 +481,14 @@ def main(argv=None):
         bench.bake()
         bench.install()
         bench.first_import()
-        bench.full_vs_hand()
-        bench.noop()
-        bench.incremental()
-        if options.breakdown:
+        if not options.skip_default:
+            bench.full_vs_hand()
+            bench.noop()
+            bench.incremental()
+        if options.breakdown and not options.skip_default:
             bench.breakdown()
+        if not options.skip_helpdesk:
+            bench.helpdesk()
         machine = bench.machine()
     except BenchError as error:
         print(f"ERROR: {error}", file=sys.stderr)

@@ -67,8 +67,16 @@ SSH_URL = re.compile(
 )
 LOCAL_PATH = re.compile(r"^[\w.\-/+@]+$")
 URL_MAX = 1024
-# The choice options of cookiecutter.json (tests check that the two agree). A replay file or
-# cruft's .cruft.json can hold any value, so the hook checks them again.
+# The choice options of cookiecutter.json. A replay file or cruft's .cruft.json can hold any
+# value, so the hook checks them again. They are written here rather than read from
+# cookiecutter.json because a hook has no reliable way to find that file: it runs as a rendered
+# copy in a temporary folder, from the new project's folder. cookiecutter 2.7 gives the hook the
+# template's folder as `_repo_dir` (a local path, the clone under ~/.cookiecutters for a git URL,
+# the unzipped copy for a zip, and again with --replay) and the original lists as
+# `_cookiecutter` (not with --replay: it holds the replayed answers then), but cruft 2.16 renders
+# it with neither on `cruft create`, `update` and `diff` (only `_template`, the URL, and
+# `_commit`; tried on create and update, and diff renders as update does). tests/test_pre_gen.py
+# fails when the two disagree.
 CHOICES = {
     "dvc_remote": ("local", "s3", "gs", "azure", "ssh", "none"),
     "ci_provider": ("github", "none"),

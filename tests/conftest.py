@@ -57,8 +57,8 @@ def trained_bot(installed_bot):
 @pytest.fixture(scope="session")
 def few_epochs_bot(installed_bot, tmp_path_factory):
     """A clone of the default bake trained and committed with 5 epochs per component: for the
-    checks whose assertions do not depend on the model's quality (experiments, Rasa's modes,
-    repeatability). It uses the installed bot's environments, linked."""
+    checks whose assertions do not depend on the model's quality (experiments, Rasa's modes).
+    It uses the installed bot's environments, linked."""
     project = tmp_path_factory.mktemp("few-epochs") / installed_bot.name
     run(["git", "clone", "--quiet", str(installed_bot), str(project)], installed_bot.parent)
     share_environments(installed_bot, project)
@@ -74,14 +74,15 @@ def few_epochs_bot(installed_bot, tmp_path_factory):
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
-    every combination of WORKFLOW_COMBINATIONS; `<id>-dependabot.yml` and `<id>-README.md` lie
-    beside each."""
+    every combination of WORKFLOW_COMBINATIONS; `<id>-sweep.yml`, `<id>-dependabot.yml` and
+    `<id>-README.md` lie beside each."""
     root = tmp_path_factory.mktemp("workflows")
     files = {}
     for combo in WORKFLOW_COMBINATIONS:
         name = combo_id(combo)
         project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
         files[name] = shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
+        shutil.copy(project / ".github/workflows/sweep.yml", root / f"{name}-sweep.yml")
         shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
         shutil.copy(project / "README.md", root / f"{name}-README.md")
         shutil.rmtree(root / name)

@@ -1,17 +1,19 @@
 """The generated sweep workflow (.github/workflows/sweep.yml): read statically for every DVC
-remote, and run job by job in the step runner.
+remote and CML runner, and run job by job in the step runner.
 
-The plan job runs on a rendered project (no training): the matrix is built from the input, and a
-malformed or oversized sweep is refused before any experiment job exists. The e2e scenario runs
-the two experiment jobs of a sweep on clones of the few-epochs bot, each pushing its experiment
-to a bare "GitHub" repository with `dvc exp push`, then the compare job pulls them back and
-writes the comparison to the job summary and the artifact.
+GitHub's schema, zizmor and shellcheck read it in test_workflow_static.py, with cml.yml. The plan
+job runs on a rendered project (no training): the matrix is built from the input, and a malformed
+or oversized sweep is refused before any experiment job exists. With a cloud runner, the
+launch-runners job runs with the CML recorder: one single-use runner per experiment under a label
+of the run, or GitHub-hosted runners when REPO_TOKEN is missing. The e2e scenario runs the two
+experiment jobs of a sweep on clones of the few-epochs bot, each pushing its experiment to a bare
+"GitHub" repository with `dvc exp push`, then the compare job pulls them back and writes the
+comparison to the job summary and the artifact.
 """
 
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,15 +21,16 @@ import yaml
 
 from support import (
     LEFTOVER_JINJA,
-    OPTIONS,
+    WORKFLOW_COMBINATIONS,
     assert_actions_pinned,
     bake_without_hooks,
+    cml_recorder,
+    combo_id,
     git,
     run,
     share_environments,
-    shellcheck_run_steps,
-    tool,
 )
+from support.remote_facts import REMOTES, RUNNERS
 from support.workflow_runner import Event, run_job
 
 REPOSITORY = "acme/support-bot"
@@ -37,11 +40,27 @@ TELEMETRY_OFF = {
     "RASA_TELEMETRY_ENABLED": "false",
 }
 PERMISSIONS = {"plan": {"contents": "read"}, "experiment": {"contents": "write"}}
-PERMISSIONS["compare"] = {"contents": "read"}
+PERMISSIONS |= {"compare": {"contents": "read"}, "launch-runners": {}}
+CLOUDS = [runner for runner, facts in RUNNERS.items() if facts["secrets"]]
+CLOUD_SECRETS = {
+    "aws": {"AWS_ACCESS_KEY_ID": "AKIA-test", "AWS_SECRET_ACCESS_KEY": "secret-test"},
+    "gcp": {"GOOGLE_APPLICATION_CREDENTIALS_DATA": '{"type": "service_account"}'},
+    "azure": {
+        name: "azure-test"
+        for name in (
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_SUBSCRIPTION_ID",
+            "AZURE_TENANT_ID",
+        )
+    },
+}
 # The only expressions env/with/matrix may hold, each whole: the dispatch's inputs go through
-# env: and are checked by the plan job before anything else reads them.
+# env: and are checked by the plan job before anything else reads them; a repository variable
+# (with a literal default) chooses the cloud machine.
 TRUSTED_EXPRESSION = re.compile(
     r" (?:secrets\.[A-Z][A-Z0-9_]*|inputs\.(?:sweep|metric)"
+    r"|vars\.CML_CLOUD_[A-Z]+(?: \|\| '[\w-]+')?"
     r"|steps\.[a-z][\w-]*\.outputs\.[a-z][\w-]*|needs\.plan\.outputs\.[a-z]+"
     r"|toJSON\(matrix\.overrides\)|fromJSON\(needs\.plan\.outputs\.experiments\)"
     r"|runner\.os|github\.sha|github\.token|github\.workflow|github\.ref) "
@@ -50,81 +69,156 @@ EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}")
 
 
 @pytest.fixture(scope="module")
-def sweeps(tmp_path_factory):
-    """dvc_remote -> the rendered sweep.yml (a copy), one per remote; the workflow does not
-    depend on the runner or image options (checked on one remote)."""
-    root = tmp_path_factory.mktemp("sweeps")
+def sweeps(rendered):
+    """ "<dvc_remote>-<cml_runner>" -> the rendered sweep.yml of every such pair (the copies the
+    `rendered` fixture keeps); cml_publish_images does not change it."""
     files = {}
-    for remote in OPTIONS["dvc_remote"]:
-        project = bake_without_hooks(root / remote, {"dvc_remote": remote, "ci_provider": "github"})
-        files[remote] = shutil.copy(project / ".github/workflows/sweep.yml", root / f"{remote}.yml")
-    for runner in OPTIONS["cml_runner"]:
-        config = {"cml_runner": runner, "cml_publish_images": "yes", "ci_provider": "github"}
-        project = bake_without_hooks(root / f"runner-{runner}", config)
-        text = (project / ".github/workflows/sweep.yml").read_text()
-        assert text == (root / "local.yml").read_text(), runner
-    return {remote: root / f"{remote}.yml" for remote in files}
+    for combo in WORKFLOW_COMBINATIONS:
+        path = rendered[combo_id(combo)].with_name(f"{combo_id(combo)}-sweep.yml")
+        key = f"{combo['dvc_remote']}-{combo['cml_runner']}"
+        if key in files:
+            assert path.read_text() == files[key].read_text(), combo_id(combo)
+        files[key] = path
+    return files
 
 
 def load(path):
     return yaml.safe_load(path.read_text())
 
 
+def secrets_of(job) -> set:
+    return set(re.findall(r"secrets\.([A-Z_]+)", json.dumps(job)))
+
+
 # --- static ------------------------------------------------------------------------------------
 
 
-def test_sweep_workflows_match_githubs_schema(sweeps):
-    result = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
-        + [str(p) for p in sweeps.values()],
-        capture_output=True,
-        text=True,
+def test_sweep_workflow_is_hardened(sweeps):
+    for variant, path in sweeps.items():
+        text = path.read_text()
+        assert not LEFTOVER_JINJA.search(text), variant
+        assert "\n\n\n" not in text and not text.startswith("\n"), variant
+        workflow = yaml.safe_load(text)
+        assert list(workflow[True]) == ["workflow_dispatch"]  # YAML 1.1 reads `on` as True
+        assert workflow["permissions"] == {} and workflow["env"] == TELEMETRY_OFF
+        assert_actions_pinned(text)
+        for job_id, job in workflow["jobs"].items():
+            assert job["permissions"] == PERMISSIONS[job_id], (variant, job_id)
+            assert 0 < job["timeout-minutes"] <= 60
+            for step in job["steps"]:
+                assert "${{" not in step.get("run", ""), step.get("name")
+                if "actions/checkout" in step.get("uses", ""):
+                    assert step["with"]["persist-credentials"] is False
+                values = [*(step.get("env") or {}).values(), *(step.get("with") or {}).values()]
+                for value in values:
+                    for expression in EXPRESSION.findall(str(value)):
+                        assert TRUSTED_EXPRESSION.fullmatch(expression), (variant, expression)
+        experiment = workflow["jobs"]["experiment"]
+        assert ("environment" in experiment) == bool(secrets_of(experiment)), variant
+        assert experiment["strategy"]["fail-fast"] is False
+        assert "--max 8" in workflow["jobs"]["plan"]["steps"][-1]["run"]
+
+
+def test_experiments_run_on_one_cloud_runner_each_when_the_bake_chose_one(sweeps):
+    for variant, path in sweeps.items():
+        workflow = load(path)
+        jobs = workflow["jobs"]
+        runner = variant.split("-", 1)[1]
+        experiment = jobs["experiment"]
+        readme = path.with_name(path.name.replace("-sweep.yml", "-README.md")).read_text()
+        sweep_paragraph = readme.split("**Sweeps across machines**", 1)[1].split("\n\n", 1)[0]
+        cloud_note = f"Each experiment runs on a cloud runner on {RUNNERS[runner]['cloud_name']},"
+        assert (cloud_note in sweep_paragraph) == (runner != "github-hosted"), variant
+        if runner == "github-hosted":
+            assert list(jobs) == ["plan", "experiment", "compare"], variant
+            assert experiment["runs-on"] == "ubuntu-latest" and experiment["needs"] == "plan"
+            continue
+        assert list(jobs) == ["plan", "launch-runners", "experiment", "compare"], variant
+        launch = jobs["launch-runners"]
+        # One launch per experiment: the same matrix, so never fewer runners than jobs.
+        assert launch["strategy"]["matrix"] == experiment["strategy"]["matrix"]
+        assert launch["needs"] == "plan" and launch["runs-on"] == "ubuntu-latest"
+        assert launch["environment"] == "cml-runner"
+        assert secrets_of(launch) == set(RUNNERS[runner]["secrets"])
+        assert experiment["needs"] == ["plan", "launch-runners"]
+        assert experiment["runs-on"] == "${{ needs.launch-runners.outputs.runs-on }}"
+        # The runner's secrets stay in the launch job: an experiment gets the DVC remote's only.
+        assert secrets_of(experiment) == set(REMOTES[variant.split("-")[0]]["secrets"])
+        # The comparison trains nothing: it stays on GitHub's runner.
+        assert jobs["compare"]["runs-on"] == "ubuntu-latest" and jobs["plan"]["runs-on"] == (
+            "ubuntu-latest"
+        )
+
+
+# --- the launch-runners job, run with the CML recorder -----------------------------------------
+
+
+def launch_runners(workflow, tmp_path, secrets, variables=None):
+    log = tmp_path / "cml.jsonl"
+
+    def setup_cml(step, env):
+        assert step["with"] == {"version": cml_recorder.CML_VERSION, "vega": False}
+        cml_recorder.install(tmp_path / "bin", log)
+        with open(env["GITHUB_PATH"], "a") as path_file:
+            path_file.write(f"{tmp_path / 'bin'}\n")
+
+    needs = {"plan": {"result": "success", "outputs": {"experiments": "[]", "prefix": "p-"}}}
+    job = run_job(
+        workflow,
+        "launch-runners",
+        tmp_path / "work",
+        dispatch(),
+        tmp_path / "runner",
+        {"iterative/setup-cml": setup_cml},
+        secrets=secrets,
+        variables=variables or {},
+        needs=needs,
+        matrix={"overrides": ["split.seed=1"]},
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    return job, cml_recorder.calls(log)
 
 
-@pytest.mark.parametrize("persona", ["regular", "auditor"])
-def test_zizmor_finds_nothing(sweeps, persona):
-    result = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", f"--persona={persona}", "--format=json"]
-        + [str(p) for p in sweeps.values()],
-        capture_output=True,
-        text=True,
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_launch_runners_starts_a_single_use_runner_under_the_run_s_own_label(
+    sweeps, tmp_path, cloud
+):
+    workflow = load(sweeps[f"s3-{cloud}"])
+    secrets = {"REPO_TOKEN": "ghp_test", **CLOUD_SECRETS[cloud]}
+    variables = {"CML_CLOUD_SPOT": "true", "CML_CLOUD_TYPE": "xl"}
+    job, calls = launch_runners(workflow, tmp_path, secrets, variables)
+    assert job.succeeded, [(s.name, s.output) for s in job.steps]
+    [call] = calls
+    options = call["options"]
+    assert call["command"] == "runner launch" and options["cloud"] == cloud
+    assert options["labels"] == "cml-sweep-4242" == job.outputs["runs-on"]
+    assert options["single"] is True and options["idle-timeout"] == "10min"
+    assert options["repo"] == f"https://github.com/{REPOSITORY}"
+    assert options["cloud-type"] == "xl" and options["cloud-spot"] is True
+    assert options["cloud-region"] == "us-west" and "cloud-gpu" not in options
+    assert set(call["credentials"]) == set(secrets) and call["telemetry_off"]
+    experiment = run_job(
+        workflow,
+        "experiment",
+        tmp_path / "exp",
+        dispatch(),
+        tmp_path / "exp-runner",
+        {},
+        needs={
+            "plan": {"result": "success", "outputs": {}},
+            "launch-runners": {"result": "success", "outputs": job.outputs},
+        },
+        stop_before="uses actions/checkout",
     )
-    findings = sorted({f"{f['ident']}: {f['desc']}" for f in json.loads(result.stdout)})
-    assert findings == [], findings
+    assert experiment.runs_on == "cml-sweep-4242"
 
 
-def test_shellcheck_finds_nothing_in_the_run_scripts(sweeps, tmp_path):
-    result, scripts = shellcheck_run_steps([load(p) for p in sweeps.values()], tmp_path)
-    assert scripts >= 6
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-@pytest.mark.parametrize("remote", OPTIONS["dvc_remote"])
-def test_sweep_workflow_is_hardened(sweeps, remote):
-    text = sweeps[remote].read_text()
-    assert not LEFTOVER_JINJA.search(text)
-    assert "\n\n\n" not in text and not text.startswith("\n")
-    workflow = yaml.safe_load(text)
-    assert list(workflow[True]) == ["workflow_dispatch"]  # YAML 1.1 reads `on` as True
-    assert workflow["permissions"] == {} and workflow["env"] == TELEMETRY_OFF
-    assert_actions_pinned(text)
-    for job_id, job in workflow["jobs"].items():
-        assert job["permissions"] == PERMISSIONS[job_id]
-        assert 0 < job["timeout-minutes"] <= 60
-        for step in job["steps"]:
-            assert "${{" not in step.get("run", ""), step.get("name")
-            if "actions/checkout" in step.get("uses", ""):
-                assert step["with"]["persist-credentials"] is False
-            for value in [*(step.get("env") or {}).values(), *(step.get("with") or {}).values()]:
-                for expression in EXPRESSION.findall(str(value)):
-                    assert TRUSTED_EXPRESSION.fullmatch(expression), expression
-    secrets = set(re.findall(r"secrets\.([A-Z_]+)", text))
-    assert ("environment" in workflow["jobs"]["experiment"]) == bool(secrets)
-    matrix = workflow["jobs"]["experiment"]["strategy"]
-    assert matrix["fail-fast"] is False
-    assert "--max 8" in workflow["jobs"]["plan"]["steps"][-1]["run"]
+@pytest.mark.parametrize("cloud", CLOUDS)
+def test_without_repo_token_the_experiments_run_on_github_hosted_runners(sweeps, tmp_path, cloud):
+    workflow = load(sweeps[f"local-{cloud}"])
+    job, calls = launch_runners(workflow, tmp_path, secrets=CLOUD_SECRETS[cloud])
+    assert job.succeeded, [(s.name, s.output) for s in job.steps]
+    assert calls == [] and job.outputs["runs-on"] == "ubuntu-latest"
+    assert "no `REPO_TOKEN`" in job.summary and "GitHub-hosted runners" in job.summary
 
 
 # --- the plan job, run ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The generated CML workflow, read statically, for every option combination that renders one.
 
 Renders the template without hooks (fast; test_bake bakes real projects) for every dvc_remote x
-cml_runner x cml_publish_images, then: GitHub's workflow schema and zizmor find nothing, shellcheck
-finds nothing in the `run:` scripts, and the hardening rules hold on the parsed YAML.
+cml_runner x cml_publish_images, then, in cml.yml and sweep.yml: GitHub's workflow schema and
+zizmor (regular and auditor) find nothing, and shellcheck finds nothing in the `run:` scripts;
+cml.yml's hardening rules hold on the parsed YAML (sweep.yml's: test_sweep_workflow.py).
 """
 
 import json
@@ -69,6 +70,15 @@ def all_steps(workflow):
     return [step for job in workflow["jobs"].values() for step in job["steps"]]
 
 
+def workflows(rendered):
+    """Every rendered cml.yml and sweep.yml, as paths for the external checkers."""
+    return [p for path in rendered.values() for p in (path, sweep_of(path))]
+
+
+def sweep_of(path):
+    return path.with_name(f"{path.stem}-sweep.yml")
+
+
 def secrets_in(value) -> set:
     return set(re.findall(r"secrets\.([A-Za-z0-9_]+)", json.dumps(value)))
 
@@ -82,7 +92,7 @@ def test_every_workflow_matches_githubs_schema(rendered):
             tool("check-jsonschema"),
             "--builtin-schema",
             "vendor.github-workflows",
-            *map(str, rendered.values()),
+            *map(str, workflows(rendered)),
         ],
         capture_output=True,
         text=True,
@@ -120,7 +130,7 @@ def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered, tmp_path):
             "--no-progress",
             "--persona=auditor",
             "--format=json",
-            *map(str, rendered.values()),
+            *map(str, workflows(rendered)),
             str(dependabot),
         ],
         capture_output=True,
@@ -139,7 +149,7 @@ def test_zizmor_auditor_findings_are_only_the_accepted_ones(rendered, tmp_path):
 
 def test_zizmor_finds_nothing_in_any_workflow(rendered):
     result = subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", *map(str, rendered.values())],
+        [tool("zizmor"), "--offline", "--no-progress", *map(str, workflows(rendered))],
         capture_output=True,
         text=True,
     )
@@ -148,8 +158,8 @@ def test_zizmor_finds_nothing_in_any_workflow(rendered):
 
 
 def test_shellcheck_finds_nothing_in_the_run_scripts(rendered, tmp_path):
-    workflows = [yaml.safe_load(path.read_text()) for path in rendered.values()]
-    result, scripts = shellcheck_run_steps(workflows, tmp_path)
+    parsed = [yaml.safe_load(path.read_text()) for path in workflows(rendered)]
+    result, scripts = shellcheck_run_steps(parsed, tmp_path)
     assert scripts > 10
     assert result.returncode == 0, result.stdout + result.stderr
 

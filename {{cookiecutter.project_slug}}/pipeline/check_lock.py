@@ -22,12 +22,8 @@ import sys
 from pathlib import Path
 
 from pipeline import params, paths
+from pipeline.fixes import STALE_LOCK
 from pipeline.markdown import code, text
-
-FIX = (
-    "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push` "
-    "(`make sync` when main has moved: it merges main first)"
-)
 
 
 class CheckError(Exception):
@@ -152,7 +148,7 @@ def markdown(problems: list[str]) -> str:
     return (
         "**`dvc.lock` is stale**: the results committed with this change did not come from its "
         "inputs, so the comparison with the baseline (and, once merged, every later change's "
-        f"baseline) uses old numbers. To fix it, {FIX}.\n\n{lines}"
+        f"baseline) uses old numbers. To fix it, {STALE_LOCK}.\n\n{lines}"
     )
 
 
@@ -168,7 +164,8 @@ def main(argv=None) -> int:
         return params.fail(error)
     for problem in problems:
         print(f"stale: {problem}")
-    print(f"dvc.lock is stale: {FIX}." if problems else "dvc.lock matches this commit's inputs.")
+    fresh = "dvc.lock matches this commit's inputs."
+    print(f"dvc.lock is stale: {STALE_LOCK}." if problems else fresh)
     if args.result:
         args.result.parent.mkdir(parents=True, exist_ok=True)
         args.result.write_text(json.dumps({"stale": bool(problems), "problems": problems}))

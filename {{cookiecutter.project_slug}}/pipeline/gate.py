@@ -49,7 +49,7 @@ from pathlib import Path
 import yaml
 
 from pipeline import compare, params, paths
-from pipeline.check_lock import FIX as LOCK_FIX
+from pipeline.fixes import STALE_LOCK
 
 TOLERANCE = 1e-9  # metrics are rounded to 4 digits: a drop exactly at max_drop passes
 # Every gated figure is a fraction (accuracy, F1, precision, recall): a larger allowed fall than
@@ -237,7 +237,7 @@ def lock_result(path: Path, stale_lock: str) -> Result:
         return Result("dvc.lock", None, None, False, line, LOCK)
     failed = stale_lock == "fail"
     word = "FAIL" if failed else "warn"
-    line = f"{word} dvc.lock is stale (gate.stale_lock: {stale_lock}): {LOCK_FIX}"
+    line = f"{word} dvc.lock is stale (gate.stale_lock: {stale_lock}): {STALE_LOCK}"
     return Result("dvc.lock", None, None, failed, line, LOCK)
 
 

@@ -10,7 +10,8 @@
    evaluation/validation.json for the report; they stop the pipeline only when params.yaml
    sets `validate.fail_on_warnings: true`.
 3. Trains on the NLU training split (split/train.yml) and every rules and stories file under
-   data/, exactly as `rasa train` would, into models/model.tar.gz.
+   data/, exactly as `rasa train` would, into models/model.tar.gz, then rewrites the archive so
+   that the same inputs give the same bytes (pipeline/model_archive.py).
 """
 
 import argparse
@@ -22,7 +23,7 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipeline import params, paths, rasa_config
+from pipeline import model_archive, params, paths, rasa_config
 from pipeline.params import ParamsError
 from pipeline.rasa_start import start_like_the_rasa_command
 
@@ -169,7 +170,7 @@ def write_validation(warned: list[str]) -> None:
 
 
 def train(training_files: list[str]) -> int:
-    """`rasa train` on the merged config: models/model.tar.gz; Rasa's exit code."""
+    """`rasa train` on the merged config: models/model.tar.gz, reproducible; Rasa's exit code."""
     from rasa.api import train as rasa_train
 
     result = rasa_train(
@@ -179,6 +180,9 @@ def train(training_files: list[str]) -> int:
         output=str(paths.MODELS),
         fixed_model_name="model",
     )
+    if result.code == 0:
+        model_id = model_archive.make_reproducible(paths.MODEL)
+        print(f"Model id {model_id} (a hash of the model's content): {paths.MODEL}")
     return result.code
 
 

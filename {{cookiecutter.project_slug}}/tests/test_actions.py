@@ -2,16 +2,14 @@
 
 import asyncio
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 from rasa_sdk import Tracker
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from actions.actions import ActionTellTime
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def empty_tracker() -> Tracker:

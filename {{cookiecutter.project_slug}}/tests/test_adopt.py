@@ -1,4 +1,4 @@
-"""Unit tests for pipeline/adopt.py (`make adopt BOT=...`): what it copies where, the requirements
+"""Unit tests for pipeline/adopt*.py (`make adopt BOT=...`): what it copies where, the requirements
 it merges, the components it removes, and that a second run changes nothing."""
 
 import shutil
@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
-from pipeline import adopt
+from pipeline import adopt, adopt_components, adopt_layout, adopt_requirements
+from pipeline.adopt_report import Report
 
-ROOT = Path(__file__).resolve().parents[1]
 # The files of this project that adopt reads or replaces.
 PROJECT_FILES = [
     "dvc.yaml",
@@ -99,7 +100,7 @@ def project(tmp_path, monkeypatch):
     for name, text in THEIR_FILES.items():
         write(bot / name, text)
     relocked = []
-    monkeypatch.setattr(adopt, "relock", lambda: relocked.append(True))
+    monkeypatch.setattr(adopt_requirements, "relock", lambda: relocked.append(True))
     monkeypatch.chdir(here)
     return here, bot, relocked
 
@@ -157,6 +158,22 @@ def test_adopt_brings_the_bot_in_place_of_the_example_and_a_second_run_changes_n
     assert relocked == [True], "nothing new to lock"
 
 
+def test_a_debian_pip_freeze_s_pkg_resources_line_is_left_out(project):
+    """A bot whose requirements.txt is a `pip freeze` from Debian or Ubuntu: pkg-resources==0.0.0
+    is on no package index, so locking would fail on it."""
+    here, bot, relocked = project
+    write(
+        bot / "requirements.txt",
+        "pkg-resources==0.0.0\npkg_resources==0.0.0\npytablewriter==1.2.0\n",
+    )
+    report = adopt.adopt(bot, keep=set())
+    bot_in = (here / "requirements/bot.in").read_text()
+    assert "pytablewriter==1.2.0  # requirements.txt" in bot_in
+    assert "pkg" not in bot_in.lower()
+    assert any("left out pkg-resources==0.0.0" in line for line in report.did)
+    assert relocked == [True]
+
+
 def test_a_domain_file_replaces_a_domain_folder_and_dvc_yaml_follows(project):
     here, bot, _ = project
     adopt.adopt(bot, keep=set())
@@ -178,6 +195,11 @@ def test_python_tests_come_along_when_they_do_not_need_their_own_conftest(projec
     assert (here / "tests/conftest.py").read_text() == (ROOT / "tests/conftest.py").read_text()
 
 
+def test_every_pipeline_test_is_kept_from_a_bot_s_file_of_the_same_name():
+    ours = {path.name for path in (ROOT / "tests").glob("*.py")} - {"test_actions.py"}
+    assert ours == adopt_layout.OUR_TESTS, "a bot's test_<name>.py would replace the pipeline's"
+
+
 def test_a_bot_without_an_nlu_test_set_is_tested_on_a_held_out_split(project):
     here, bot, _ = project
     shutil.rmtree(bot / "tests/nlu")
@@ -197,12 +219,13 @@ def test_a_service_that_answers_is_not_reported_missing():
         server.bind(("127.0.0.1", 0))
         server.listen()
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
-        assert adopt.missing_here({"name": "DucklingEntityExtractor", "url": url}) is None
-    assert "does not answer" in adopt.missing_here({"name": "DucklingEntityExtractor", "url": url})
+        duckling = {"name": "DucklingEntityExtractor", "url": url}
+        assert adopt_components.missing_here(duckling) is None
+    assert "does not answer" in adopt_components.missing_here(duckling)
 
 
 def test_a_component_family_falls_with_its_model_and_a_tokenizer_takes_its_place(monkeypatch):
-    monkeypatch.setattr(adopt, "installed", lambda module: False)
+    monkeypatch.setattr(adopt_components, "installed", lambda module: False)
     config = {
         "pipeline": [
             {"name": "SpacyNLP", "model": "en_core_web_md"},
@@ -212,9 +235,9 @@ def test_a_component_family_falls_with_its_model_and_a_tokenizer_takes_its_place
         ],
         "policies": [{"name": "RulePolicy"}],
     }
-    report = adopt.Report()
+    report = Report()
 
-    adopt.drop_unavailable(config, set(), Path("bot"), report)
+    adopt_components.drop_unavailable(config, set(), Path("bot"), report)
 
     assert [c["name"] for c in config["pipeline"]] == ["WhitespaceTokenizer", "DIETClassifier"]
     assert "needs the spaCy package and its model en_core_web_md" in report.did[0]

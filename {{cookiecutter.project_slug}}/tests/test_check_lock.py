@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import DVC, git
 
-ROOT = Path(__file__).resolve().parents[1]
-DVC = ROOT / ".venv-dvc/bin/dvc"
 DVC_YAML = {
     "vars": [{"shell": "bash"}],
     "stages": {
@@ -36,13 +35,6 @@ EVALUATE = (
     "mkdir -p metrics && cp prepared/all.txt model.txt\n"
     "echo '{\"f1\": 0.9}' > metrics/scores.json\n"
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def check_lock(repo: Path, *args: str) -> subprocess.CompletedProcess:

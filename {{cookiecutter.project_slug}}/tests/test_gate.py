@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, git
 
 from pipeline import gate, metrics
 
-ROOT = Path(__file__).resolve().parents[1]
 GATE = {
     "max_drop": 0.02,
     "metrics": ["metrics/nlu.json:weighted_f1", "metrics/core.json:action_f1"],
@@ -23,13 +23,6 @@ NLU = {
     "intent_f1": {"greet": 0.95, "deny": 0.8},
 }
 CORE = {"action_accuracy": 1.0, "action_f1": 1.0, "conversation_accuracy": 1.0}
-
-
-def git(repo: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def write(repo: Path, nlu: dict | None = None, core: dict | None = None, gate_params=GATE) -> None:
@@ -374,6 +367,12 @@ def test_the_lock_check_result_is_gated(repo, found, stale_lock, code, line):
     if code:
         assert "make repro" in result.stdout or "check_lock" in result.stdout
         assert "dvc.lock does not match this commit's inputs" in result.stdout.splitlines()[-1]
+    if "is stale" in line:  # the same fix as `make check-lock` prints (tests/test_check_lock.py)
+        fix = (
+            "run `make repro`, commit `dvc.lock` and `metrics/`, then `make push` "
+            "(`make sync` when main has moved: it merges main first)"
+        )
+        assert f"dvc.lock is stale (gate.stale_lock: {stale_lock}): {fix}" in result.stdout
 
 
 def test_shipped_gate_names_metrics_that_metrics_py_writes():

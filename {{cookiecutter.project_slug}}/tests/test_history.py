@@ -7,17 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import git
 
 from pipeline import compare, history
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def git(repo: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def commit_results(repo: Path, subject: str, f1: float, entities: bool = True) -> str:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import DVC, git
 
-ROOT = Path(__file__).resolve().parents[1]
-DVC = ROOT / ".venv-dvc/bin/dvc"
 PNG = b"\x89PNG\r\n\x1a\n"
 NLU = {
     "accuracy": 0.9,
@@ -48,13 +47,6 @@ PARAMS = {
     "gate": {"max_drop": 0.02, "metrics": ["metrics/nlu.json:weighted_f1"]},
 }
 DVC_YAML = {"metrics": ["metrics"], "params": ["params.yaml"]}
-
-
-def git(repo: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Tests", "-c", "user.email=tests@example.com"]
-    return subprocess.run(
-        ["git", *identity, *args], cwd=repo, check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def write_results(

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 from rasa.shared.nlu.training_data.loading import load_data
 
 from pipeline import evaluate, metrics, params, rasa_config, rasa_start
 from pipeline import split as split_nlu
-
-ROOT = Path(__file__).resolve().parents[1]
 
 # --- rasa_config.py -----------------------------------------------------------------------
 

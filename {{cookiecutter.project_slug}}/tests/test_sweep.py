@@ -13,15 +13,13 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import DVC, ROOT
 
 from pipeline import sweep
 
-ROOT = Path(__file__).resolve().parents[1]
-DVC = ROOT / ".venv-dvc/bin/dvc"
 SCORE = (
     "import json, os, sys, yaml; p = yaml.safe_load(open('params.yaml'))['model']; "
     "os.makedirs('metrics', exist_ok=True); "

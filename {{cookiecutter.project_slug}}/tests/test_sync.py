@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import DVC, GIT_IDENTITY, ROOT, git
 
-ROOT = Path(__file__).resolve().parents[1]
-DVC = ROOT / ".venv-dvc/bin/dvc"
 DVC_YAML = {
     "stages": {
         "train": {
@@ -31,19 +30,6 @@ DVC_YAML = {
         },
     },
 }
-IDENTITY = {
-    f"GIT_{role}_{part}": value
-    for role in ("AUTHOR", "COMMITTER")
-    for part, value in (("NAME", "Tests"), ("EMAIL", "tests@example.com"))
-}
-
-
-def git(repo: Path, *args: str, check: bool = True) -> str:
-    result = subprocess.run(
-        ["git", *args], cwd=repo, capture_output=True, text=True, env={**os.environ, **IDENTITY}
-    )
-    assert not check or result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 def dvc(repo: Path, *args: str) -> str:
@@ -58,7 +44,7 @@ def sync(repo: Path, *args: str) -> subprocess.CompletedProcess:
         cwd=repo,
         capture_output=True,
         text=True,
-        env={**os.environ, **IDENTITY},
+        env={**os.environ, **GIT_IDENTITY},
     )
 
 
