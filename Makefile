@@ -13,6 +13,11 @@ export ITERATIVE_DO_NOT_TRACK ?= true
 
 DEMO := demo
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: Rasa trains on about one core, so two tests at a time use both of a
+# 2-core machine. tests/conftest.py keeps the tests that share a trained bot on one worker. Each
+# worker installs its own bot environments: more workers cost more disk than they save here.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 # The template's own Python; ruff.toml excludes the template folder (it lints itself once baked).
 LINT_PATHS := hooks tests benchmarks
 
@@ -36,12 +41,12 @@ demo: install ## Bake the default bot into ./demo, install it, run its pipeline 
 	@echo "The demo bot is in $(DEMO)/rasa-assistant: cd there and run 'make help'."
 
 test: install ## Run the whole suite, end-to-end included
-	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # CI= : leaving the e2e tests out is this target's purpose, so the CI guard (tests/conftest.py)
 # must not fail it, e.g. on the template's own pull-request runs.
 test-fast: install ## Run the suite without the slow end-to-end tests
-	CI= PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+	CI= PATH="$(TOOLS_PATH)" $(VENV)/bin/python -m pytest $(XDIST) -m "not e2e" $(PYTEST_ARGS)
 
 lint: install ## Lint the template's own Python (hooks, tests, benchmarks): ruff check, ruff format --check
 	$(VENV)/bin/ruff check $(LINT_PATHS)

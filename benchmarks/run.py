@@ -39,6 +39,7 @@ from pathlib import Path
 
 import equal
 import report
+from bring_in import bring_in
 from samples import STAGE_END, STAGE_START, Run, stages
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -87,8 +88,6 @@ def hand_commands(domain, stories, training_files):
 # the hand-run gets the same, or the last digit of an average could differ by chance.
 HAND_ENV = {"PYTHONHASHSEED": "0"}
 # What the default bake has and a team's bot replaces, then what the team brings (README steps).
-OURS = ["data", "domain.yml", "config.yml", "actions", "tests/test_stories.yml"]
-THEIRS = ["data", "domain.yml", "config.yml", "actions", "endpoints.yml"]
 HELPDESK = TEMPLATE / "tests" / "bots" / "helpdesk"
 
 # Appended for the incremental runs; the n-th copy differs from the others so Rasa sees new data.
@@ -318,17 +317,7 @@ class Bench:
         project = out / SLUG
         for env in (BOT_ENV, DVC_ENV):
             (project / env).symlink_to(self.project / env)
-        for rel in OURS:
-            path = project / rel
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
-        for rel in THEIRS:
-            source = HELPDESK / rel
-            if source.is_dir():
-                shutil.copytree(source, project / rel)
-            elif source.exists():
-                shutil.copyfile(source, project / rel)
-        for stories in (HELPDESK / "tests").glob("*.yml"):
-            shutil.copyfile(stories, project / "tests" / stories.name)
+        bring_in(HELPDESK, project)
         run(["make", "--no-print-directory", "adopt-config"], project, "helpdesk-adopt-config")
         self.set_epochs(project)
         # the environments are links, which a folder's ignore rule (`.venv/`) does not cover

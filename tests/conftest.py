@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from support import (
+    TEMPLATE,
     WORKFLOW_COMBINATIONS,
     bake,
     bake_without_hooks,
     combo_id,
+    git,
     run,
     share_environments,
 )
@@ -72,6 +74,29 @@ def few_epochs_bot(installed_bot, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def supportdesk_bot(cookies_session, tmp_path_factory):
+    """(project, first `make adopt` output, second one, first `make repro`): tests/bots/supportdesk
+    brought into a fresh bake by `make adopt` (with stray files added to a copy of it), trained by
+    `make repro` untouched and committed. Its own bake: adopting re-locks the bot environment."""
+    project = bake(cookies_session)
+    run(["make", "install"], project)
+    bot = tmp_path_factory.mktemp("their") / "supportdesk"
+    shutil.copytree(TEMPLATE / "tests/bots/supportdesk", bot)
+    for folder in ("data", "data/nlu", "domain"):  # what Finder leaves behind; Rasa ignores it
+        (bot / folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\xff\xfe")
+    dvc_lock_before = (project / "requirements/dvc.txt").read_text()
+
+    adopted = run(["make", "adopt", f"BOT={bot}"], project).stdout
+    assert not (project / "data/.DS_Store").exists()
+    assert (project / "requirements/dvc.txt").read_text() == dvc_lock_before
+    repro = run(["make", "repro"], project)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Bring the supportdesk bot")
+    again = run(["make", "adopt", f"BOT={bot}"], project).stdout
+    return project, adopted, again, repro
+
+
+@pytest.fixture(scope="session")
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
     every combination of WORKFLOW_COMBINATIONS; `<id>-sweep.yml`, `<id>-dependabot.yml` and
@@ -87,6 +112,41 @@ def rendered(tmp_path_factory):
         shutil.copy(project / "README.md", root / f"{name}-README.md")
         shutil.rmtree(root / name)
     return {name: Path(path) for name, path in files.items()}
+
+
+# --- two workers (pytest-xdist, `make test`) ---------------------------------------------------
+# Each worker builds the session fixtures it needs itself. So the tests that share a session bot
+# run on one worker (the bot is built once), and each other e2e module runs whole on one worker
+# (its module fixtures are built once); fast tests fill in wherever a worker is free. The e2e
+# groups are queued first, the shared bots' (the longest) before the rest, so no worker is left
+# training alone at the end.
+SHARED_BOTS = ("trained_bot", "few_epochs_bot", "supportdesk_bot", "installed_bot")
+
+
+def xdist_group(item):
+    """The worker group of a test: its shared bot, its module if e2e, else none."""
+    marked = item.get_closest_marker("xdist_group")
+    if marked:
+        return marked.args[0]
+    for bot in SHARED_BOTS:
+        if bot in item.fixturenames:
+            return bot
+    return item.module.__name__ if _is_e2e(item) else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
+def pytest_collection_modifyitems(config, items):
+    groups = {item: xdist_group(item) for item in items}
+    for item, group in groups.items():
+        if group and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(group))
+    rank = {name: position for position, name in enumerate(SHARED_BOTS)}
+
+    def queue_position(item):
+        group = groups[item]
+        return (not _is_e2e(item), group is None, rank.get(group, len(rank)))
+
+    items.sort(key=queue_position)
 
 
 # --- CI never runs without the e2e tests -------------------------------------------------------
@@ -109,14 +169,23 @@ def pytest_runtest_logreport(report):
         _E2E_LEFT_OUT.append(f"skipped: {report.nodeid}")
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist: what a worker left out reaches the controller, whose exit status is the run's."""
+    _E2E_LEFT_OUT.extend(getattr(node, "workeroutput", {}).get("e2e_left_out", []))
+
+
 def pytest_sessionfinish(session, exitstatus):
-    if os.environ.get("CI") and _E2E_LEFT_OUT:
+    # Every worker deselects the same tests, and a skip is logged by a worker and its controller.
+    left_out = list(dict.fromkeys(_E2E_LEFT_OUT))
+    if hasattr(session.config, "workeroutput"):  # an xdist worker
+        session.config.workeroutput["e2e_left_out"] = left_out
+        return
+    if os.environ.get("CI") and left_out:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        message = (
-            f"ERROR: CI is set and {len(_E2E_LEFT_OUT)} e2e test(s) did not run; CI runs them all:"
-        )
-        for line in [message, *_E2E_LEFT_OUT[:20]]:
+        message = f"ERROR: CI is set and {len(left_out)} e2e test(s) did not run; CI runs them all:"
+        for line in [message, *left_out[:20]]:
             if reporter:
                 reporter.write_line(line)
             else:

@@ -4,19 +4,18 @@ The supportdesk bot is the helpdesk bot laid out as another team keeps it: a `do
 the retrieval intent's responses in a data file, files written for Rasa 3.0, a hand-written NLU
 test set, a component that needs a Duckling server, the actions' own requirements; besides data
 in sub-folders, entities with synonyms, a lookup table, regexes, a form, custom actions,
-validation warnings and a config without `assistant_id`. `adopted_bot` runs `make adopt BOT=...`
-on a copy of it with stray files added, then `make repro` untouched, and commits the result as the
-baseline; the checks after it change that project.
+validation warnings and a config without `assistant_id`. conftest's `supportdesk_bot` runs `make
+adopt BOT=...` on a copy of it with stray files added, then `make repro` untouched, and commits the
+result as the baseline; the checks after it change that project.
 """
 
 import json
 import re
-import shutil
 
 import pytest
 import yaml
 
-from support import TEMPLATE, bake, git, git_status, ran_stages, run
+from support import TEMPLATE, git_status, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
@@ -26,23 +25,9 @@ EPOCHS = 20  # the bot's own config: enough for the figures to mean something, s
 
 
 @pytest.fixture(scope="module")
-def adopted_bot(cookies_session, tmp_path_factory):
-    project = bake(cookies_session)
-    run(["make", "install"], project)
-    bot = tmp_path_factory.mktemp("their") / "supportdesk"
-    shutil.copytree(SUPPORTDESK, bot)
-    for folder in ("data", "data/nlu", "domain"):  # what Finder leaves behind; Rasa ignores it
-        (bot / folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1\x00\xff\xfe")
-    dvc_lock_before = (project / "requirements/dvc.txt").read_text()
-
-    adopted = run(["make", "adopt", f"BOT={bot}"], project).stdout
-    assert not (project / "data/.DS_Store").exists()
-    assert (project / "requirements/dvc.txt").read_text() == dvc_lock_before
-    repro = run(["make", "repro"], project)
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Bring the supportdesk bot")
-    again = run(["make", "adopt", f"BOT={bot}"], project).stdout
-    return project, adopted, again, repro
+def adopted_bot(supportdesk_bot):
+    """conftest's `supportdesk_bot`: the equality test compares its figures with `rasa test`."""
+    return supportdesk_bot
 
 
 def test_adopt_says_what_it_did_and_what_to_check(adopted_bot):

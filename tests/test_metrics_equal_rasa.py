@@ -1,39 +1,35 @@
 """End-to-end: every figure the pipeline tracks equals what `rasa test` writes for the same model.
 
-Three bots of different shapes: the default bake (`trained_bot`), the helpdesk bot (entities from
-two extractors, a retrieval intent, a form with a validation action, custom actions) and the
-bistro bot (two forms, two retrieval intents, 18 rules, test stories whose names Rasa quotes, one
-failing on purpose). Each is trained through the pipeline (the two adopted bots with few epochs:
-the check is equality, not quality), then real `rasa test` runs by hand on the same model, the
-same held-out split and the same test stories, with explicit paths; the pipeline's metrics/,
-evaluation/ and failed stories must hold exactly Rasa's figures.
+Three bots of different shapes: the default bake (`trained_bot`); the supportdesk bot as `make
+adopt` brought it in (`supportdesk_bot`, shared with test_bring_your_own_bot.py: entities from two
+extractors, a retrieval intent whose responses live in a data file, a form with a validation
+action, custom actions, a `domain/` folder, a hand-written NLU test set); and the bistro bot (two
+forms, two retrieval intents, 18 rules, test stories whose names Rasa quotes, one failing on
+purpose), brought in by hand with few epochs (the check is equality, not quality). Each is trained
+through the pipeline, then real `rasa test` runs by hand on the same model, the same NLU test set
+and the same test stories, with explicit paths; the pipeline's metrics/, evaluation/ and failed
+stories must hold exactly Rasa's figures.
 
-The two adopted bots share the default bake's environments (symlinked, not reinstalled).
+The bistro bot shares the default bake's environments (symlinked, not reinstalled).
 """
 
 import json
 import math
 import shutil
+import sys
 
 import pytest
 import yaml
 
 from support import TEMPLATE, run
 
+sys.path.insert(0, str(TEMPLATE / "benchmarks"))
+from bring_in import bring_in  # noqa: E402  (the benchmark brings bots in the same way)
+
 pytestmark = pytest.mark.e2e
 
 BOTS = TEMPLATE / "tests/bots"
 FEW_EPOCHS = 10
-# What the default bake has and a team's bot replaces (the generated README's steps).
-OURS = [
-    "data",
-    "domain.yml",
-    "config.yml",
-    "actions",
-    "tests/test_stories.yml",
-    "tests/nlu/nlu_test.yml",
-]
-THEIRS = ["data", "domain.yml", "config.yml", "actions", "endpoints.yml"]
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 NOT_ENTITY_REPORTS = {"intent", "response_selection", "story", "TEDPolicy"}
 
@@ -48,20 +44,7 @@ def adopt(installed, bot, dest):
     )
     for env in (".venv", ".venv-dvc"):
         (dest / env).symlink_to(installed / env)
-    for rel in OURS:
-        path = dest / rel
-        if path.is_dir():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-    for rel in THEIRS:
-        source = bot / rel
-        if source.is_dir():
-            shutil.copytree(source, dest / rel)
-        elif source.exists():
-            shutil.copyfile(source, dest / rel)
-    for stories in (bot / "tests").glob("*.yml"):
-        shutil.copyfile(stories, dest / "tests" / stories.name)
+    bring_in(bot, dest)
     run(["make", "adopt-config"], dest)
     params = yaml.safe_load((dest / "params.yaml").read_text())
     for options in params["train"].values():
@@ -78,21 +61,42 @@ def rasa_test_by_hand(project, out):
     predicted from the user's text, not taken as given) and then `rasa test nlu`, in one process
     (rasa/cli/test.py); it writes the same files as the two commands run one after the other."""
     stories = yaml.safe_load((project / "params.yaml").read_text())["test"]["stories"]
-    paths = ["--nlu", "split/test.yml", "--stories", stories, "--domain", "domain.yml"]
+    domain = "domain" if (project / "domain").is_dir() else "domain.yml"
+    paths = ["--nlu", "split/test.yml", "--stories", stories, "--domain", domain]
     model = ["--model", "models/model.tar.gz", "--out", str(out), "--successes"]
     run([".venv/bin/rasa", "test", *paths, *model], project)
     return out
 
 
-@pytest.fixture(scope="module", params=["default", "helpdesk", "bistro"])
-def tested(request, installed_bot, tmp_path_factory):
+def as_committed(project):
+    """The session bot as its last commit left it, whatever earlier tests changed: `dvc
+    checkout` puts back the committed outputs from DVC's cache, so `make repro` trains nothing."""
+    run(["git", "checkout", "--quiet", "--", "."], project)
+    run(["git", "clean", "--quiet", "-d", "--force"], project)  # not -x: models/, .rasa/ stay
+    run([".venv-dvc/bin/dvc", "checkout", "--quiet", "--force"], project)
+    run(["make", "repro"], project)
+    return project
+
+
+# The session bots' tests run on the xdist worker that built the bot (conftest.py).
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param("default", marks=pytest.mark.xdist_group("trained_bot")),
+        pytest.param("supportdesk", marks=pytest.mark.xdist_group("supportdesk_bot")),
+        "bistro",
+    ],
+)
+def tested(request, tmp_path_factory):
     """(project trained by the pipeline, folder of a hand-run `rasa test` on its model)."""
     if request.param == "default":
         project = request.getfixturevalue("trained_bot")
         run(["make", "repro"], project)  # a no-op unless an earlier test changed its inputs
+    elif request.param == "supportdesk":
+        project = as_committed(request.getfixturevalue("supportdesk_bot")[0])
     else:
         dest = tmp_path_factory.mktemp("equal") / request.param
-        project = adopt(installed_bot, BOTS / request.param, dest)
+        project = adopt(request.getfixturevalue("installed_bot"), BOTS / request.param, dest)
     return project, rasa_test_by_hand(project, tmp_path_factory.mktemp(f"{request.param}-rasa"))
 
 
