@@ -120,7 +120,12 @@ def main(argv=None) -> int:
         )
         env = bench.clean_env(PATH=f"{project / bench.DVC_ENV / 'bin'}:{os.environ['PATH']}")
         cpu_start, start = machine_cpu(), time.perf_counter()
-        bench.run(["make", "--no-print-directory", "sweep", sweep_set], project, "exp-sweep", env)
+        bench.run(
+            ["make", "--no-print-directory", "sweep", sweep_set, "JOBS=1"],
+            project,
+            "exp-sweep",
+            env,
+        )
         sweep = {"wall": time.perf_counter() - start, "cpu": machine_cpu() - cpu_start}
         logs = project.glob(".dvc/tmp/exps/run/*/*.out")
         restored = sum("Restored component 'DIETClassifier'" in p.read_text() for p in logs)
