@@ -87,7 +87,7 @@ def hand_commands(domain, stories, training_files):
 # The pipeline's stages fix Python's string hash seed (Rasa orders labels and rules through sets):
 # the hand-run gets the same, or the last digit of an average could differ by chance.
 HAND_ENV = {"PYTHONHASHSEED": "0"}
-# What the default bake has and a team's bot replaces, then what the team brings (README steps).
+# The realistic bot, brought into a second bake by bring_in.py (the README's steps).
 HELPDESK = TEMPLATE / "tests" / "bots" / "helpdesk"
 
 # Appended for the incremental runs; the n-th copy differs from the others so Rasa sees new data.

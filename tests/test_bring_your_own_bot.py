@@ -15,23 +15,16 @@ import re
 import pytest
 import yaml
 
-from support import TEMPLATE, git_status, ran_stages, run
+from support import git_status, ran_stages, run
 
 pytestmark = pytest.mark.e2e
 
-SUPPORTDESK = TEMPLATE / "tests/bots/supportdesk"
 DVC = ".venv-dvc/bin/dvc"
 EPOCHS = 20  # the bot's own config: enough for the figures to mean something, short for CI
 
 
-@pytest.fixture(scope="module")
-def adopted_bot(supportdesk_bot):
-    """conftest's `supportdesk_bot`: the equality test compares its figures with `rasa test`."""
-    return supportdesk_bot
-
-
-def test_adopt_says_what_it_did_and_what_to_check(adopted_bot):
-    project, adopted, _, _ = adopted_bot
+def test_adopt_says_what_it_did_and_what_to_check(supportdesk_bot):
+    project, adopted, _, _ = supportdesk_bot
     for line in [
         "copied domain/ (4 files)",
         "dvc.yaml: the train stage now depends on domain/",
@@ -52,14 +45,16 @@ def test_adopt_says_what_it_did_and_what_to_check(adopted_bot):
     assert "-r requirements/bot.in" in dateutil, "the bot's lock was re-resolved with bot.in"
 
 
-def test_adopting_again_changes_nothing(adopted_bot):
-    project, _, again, _ = adopted_bot
+def test_adopting_again_changes_nothing(supportdesk_bot):
+    project, _, again, _ = supportdesk_bot
     assert "adopted " in again
     assert git_status(project) == "", "a second `make adopt` of the same bot changed files"
 
 
-def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_result(adopted_bot):
-    project, _, _, repro = adopted_bot
+def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_result(
+    supportdesk_bot,
+):
+    project, _, _, repro = supportdesk_bot
     assert ran_stages(repro.stdout + repro.stderr) == ["split", "train", "test"]
     assert "(tests/nlu/nlu_test.yml)" in repro.stdout, "the split uses the hand-written test set"
     warnings = json.loads((project / "evaluation/validation.json").read_text())["warnings"]
@@ -89,14 +84,14 @@ def test_first_repro_passes_with_the_bot_s_warnings_and_reports_every_kind_of_re
     assert summary[-1] == "stories" and {"intents", "entities", "responses"} <= set(summary)
 
 
-def test_data_validation_passes_with_warnings(adopted_bot):
-    project, *_ = adopted_bot
+def test_data_validation_passes_with_warnings(supportdesk_bot):
+    project, *_ = supportdesk_bot
     result = run([".venv/bin/python", "-m", "pipeline.train", "--validate-only"], project)
     assert "validation: no errors," in result.stdout
 
 
-def test_adding_a_data_file_reruns_split_and_train(adopted_bot):
-    project, *_ = adopted_bot
+def test_adding_a_data_file_reruns_split_and_train(supportdesk_bot):
+    project, *_ = supportdesk_bot
     (project / "data/nlu/more").mkdir()
     (project / "data/nlu/more/greetings.yml").write_text(
         'version: "3.1"\nnlu:\n  - intent: greet\n    examples: |\n      - good morning team\n'
@@ -107,8 +102,8 @@ def test_adding_a_data_file_reruns_split_and_train(adopted_bot):
     assert ran_stages(dry.stdout) == ["split", "train"]
 
 
-def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
-    project, *_ = adopted_bot
+def test_a_component_option_in_config_yml_reruns_training(supportdesk_bot):
+    project, *_ = supportdesk_bot
     config = project / "config.yml"
     original = config.read_text()
     config.write_text(original.replace("case_sensitive: false", "case_sensitive: true"))
@@ -119,8 +114,10 @@ def test_a_component_option_in_config_yml_reruns_training(adopted_bot):
         config.write_text(original)
 
 
-def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_worse(adopted_bot):
-    project, *_ = adopted_bot
+def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_worse(
+    supportdesk_bot,
+):
+    project, *_ = supportdesk_bot
     run([DVC, "exp", "run", "-S", "train.DIETClassifier.epochs=2"], project)
     trained_with = yaml.safe_load((project / "models/config.yml").read_text())
     diet = next(c for c in trained_with["pipeline"] if c["name"] == "DIETClassifier")
