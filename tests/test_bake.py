@@ -84,6 +84,7 @@ DEFAULT_TREE = {
     "pipeline/report_sections.py",
     "pipeline/metrics.py",
     "pipeline/model_archive.py",
+    "pipeline/model_load.py",
     "pipeline/params.py",
     "pipeline/paths.py",
     "pipeline/rasa_cache.py",
