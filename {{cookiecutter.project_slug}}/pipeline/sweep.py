@@ -129,6 +129,19 @@ def call(dvc: str, *args: str) -> str:
     return result.stdout
 
 
+def exp_show(dvc: str, tries: int = 3, pause: float = 2.0) -> str:
+    """`dvc exp show --json`. While a queue worker finishes an experiment, DVC can fail to read
+    the run file the worker is removing ("unexpected error - [Errno 2] No such file or directory:
+    '.dvc/tmp/exps/run/...'"); a moment later the same call succeeds. So a failure is tried again
+    before it counts."""
+    for _ in range(tries - 1):
+        try:
+            return call(dvc, "exp", "show", "--json")
+        except SweepError:
+            time.sleep(pause)
+    return call(dvc, "exp", "show", "--json")
+
+
 def queue(dvc: str, overrides: list[str]) -> list[str]:
     """Queue the grid; the names DVC gave the experiments."""
     output = call(dvc, "exp", "run", "--queue", *itertools.chain(*(("-S", o) for o in overrides)))
@@ -170,7 +183,7 @@ class Watch:
     def wait(self, dvc: str, names: list[str], jobs: int) -> None:
         idle_since = None
         while True:
-            found = {r["name"]: r for r in rows(call(dvc, "exp", "show", "--json"))}
+            found = {r["name"]: r for r in rows(exp_show(dvc))}
             pending = [n for n in names if found.get(n, {}).get("pending")]
             if not pending:
                 return
@@ -195,7 +208,7 @@ class Watch:
 
 def stop_idle_workers(dvc: str) -> None:
     """Once nothing is queued or running, stop the workers still waiting for work."""
-    if not any(r["pending"] for r in rows(call(dvc, "exp", "show", "--json"))) and workers(dvc):
+    if not any(r["pending"] for r in rows(exp_show(dvc))) and workers(dvc):
         call(dvc, "queue", "stop")
 
 
@@ -322,7 +335,7 @@ def chart(found: list[dict], metric: str, out: Path) -> bool:
 
 
 def show(dvc: str, metric: str, prefix: str = "") -> str:
-    found = rows(call(dvc, "exp", "show", "--json"), prefix)
+    found = rows(exp_show(dvc), prefix)
     text = table(found, metric)
     TABLE.parent.mkdir(parents=True, exist_ok=True)
     TABLE.write_text(text)

@@ -257,6 +257,10 @@ if args[:2] == ["queue", "start"]:
     print("Started workers.")
 elif args[:2] == ["queue", "status"]:
     print(f"Worker status: {state['workers']} active, 0 idle")
+elif args[:2] == ["exp", "show"] and state.get("show_fails", 0) > 0:
+    state["show_fails"] -= 1
+    (here / "state.json").write_text(json.dumps(state))
+    sys.exit("ERROR: unexpected error - [Errno 2] No such file or directory: 'x.run'")
 elif args[:2] == ["exp", "show"]:
     exp = {"name": "tuned", "executor": {"state": state["state"]}, "revs": [{"rev": "r1"}]}
     print(json.dumps([{"rev": "workspace"}, {"rev": "abc", "experiments": [exp]}]))
@@ -301,3 +305,15 @@ def test_idle_workers_are_stopped_once_nothing_is_pending(tmp_path, state, stopp
     dvc = fake_dvc(tmp_path, state=state, workers=1)
     sweep.stop_idle_workers(dvc)
     assert ("queue stop" in calls(tmp_path)) is stopped
+
+
+def test_a_failed_exp_show_is_tried_again_before_it_counts(tmp_path):
+    """DVC's race with a worker removing a finished experiment's run file (seen in a sweep)."""
+    dvc = fake_dvc(tmp_path, state="success", show_fails=2)
+    assert "tuned" in sweep.exp_show(dvc, pause=0.01)
+    assert calls(tmp_path).count("exp show --json") == 3
+
+    (tmp_path / "worse").mkdir()
+    dvc = fake_dvc(tmp_path / "worse", state="success", show_fails=3)
+    with pytest.raises(sweep.SweepError, match=r"dvc exp show --json failed: .*No such file"):
+        sweep.exp_show(dvc, pause=0.01)
