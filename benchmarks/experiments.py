@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,36 +51,43 @@ def measured(args, cwd, log, env=None) -> dict:
     }
 
 
-def wait_for_queue(project, log) -> None:
-    while "Queued" in (status := bench.output([bench.DVC, "queue", "status"], project)) or (
-        "Running" in status
-    ):
-        time.sleep(2)
-    (RESULTS / "logs" / f"{log}.log").write_text(status)
+def project_sweep(project: Path):
+    """The baked project's own pipeline/sweep.py (standard library only at import)."""
+    sys.path.insert(0, str(project))
+    from pipeline import sweep
+
+    return sweep
 
 
 def queued(project, sets, jobs, log) -> dict:
-    """Queue the experiments, then time `dvc queue start -j jobs` until the queue is empty."""
+    """Queue the experiments, then time `dvc queue start -j jobs` until they are done, waiting as
+    `make sweep` does (pipeline/sweep.py: DVC's workers sometimes stop with experiments still
+    queued, and are started again)."""
+    names = []
     for overrides in sets:
         args = [bench.DVC, "exp", "run", "--queue"]
         for override in overrides:
             args += ["-S", override]
-        bench.run(args, project, f"{log}-queue")
-    env = bench.clean_env(PATH=f"{project / bench.DVC_ENV / 'bin'}:{os.environ['PATH']}")
-    cpu_start, start = machine_cpu(), time.perf_counter()
-    started = RESULTS / "logs" / f"{log}.log"
-    started.parent.mkdir(parents=True, exist_ok=True)
-    with started.open("w") as out:  # not a pipe: DVC's background workers keep this stream open
-        subprocess.run(
-            [bench.DVC, "queue", "start", "-j", str(jobs)],
-            cwd=project,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-    wait_for_queue(project, f"{log}-status")
-    return {"wall": time.perf_counter() - start, "cpu": machine_cpu() - cpu_start}
+        lines = bench.run(args, project, f"{log}-queue").lines
+        names += re.findall(r"Queued experiment '([^']+)'", "\n".join(text for _, text in lines))
+    sweep, dvc = project_sweep(project), str(project / bench.DVC)
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(bench.clean_env())
+    os.chdir(project)
+    try:
+        cpu_start, start = machine_cpu(), time.perf_counter()
+        sweep.start(dvc, jobs)
+        sweep.Watch().wait(dvc, names, jobs)
+        result = {"wall": time.perf_counter() - start, "cpu": machine_cpu() - cpu_start}
+        sweep.stop_idle_workers(dvc)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    status = bench.output([bench.DVC, "queue", "status"], project)
+    (RESULTS / "logs" / f"{log}.log").write_text(status)
+    return result
 
 
 def ted_sets(count: int, offset: int) -> list[list[str]]:
