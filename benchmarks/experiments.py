@@ -71,9 +71,9 @@ def queued(project, sets, jobs, log) -> dict:
         lines = bench.run(args, project, f"{log}-queue").lines
         names += re.findall(r"Queued experiment '([^']+)'", "\n".join(text for _, text in lines))
     sweep, dvc = project_sweep(project), str(project / bench.DVC)
-    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    saved_env, saved_cwd, env = dict(os.environ), Path.cwd(), bench.clean_env()
     os.environ.clear()
-    os.environ.update(bench.clean_env())
+    os.environ.update(env)
     os.chdir(project)
     try:
         cpu_start, start = machine_cpu(), time.perf_counter()
