@@ -120,26 +120,35 @@ def dvc_env(dvc: str) -> dict:
     return env
 
 
-def call(dvc: str, *args: str) -> str:
-    result = subprocess.run(
-        [dvc, *args], capture_output=True, text=True, env=dvc_env(dvc), check=False
-    )
+def call(dvc: str, *args: str, timeout: float | None = None) -> str:
+    try:
+        result = subprocess.run(
+            [dvc, *args],
+            capture_output=True,
+            text=True,
+            env=dvc_env(dvc),
+            check=False,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        raise SweepError(f"dvc {' '.join(args)} did not answer in {timeout:.0f} s") from None
     if result.returncode != 0:
         raise SweepError(f"dvc {' '.join(args)} failed: {result.stderr.strip()[-400:]}")
     return result.stdout
 
 
-def exp_show(dvc: str, tries: int = 3, pause: float = 2.0) -> str:
+def exp_show(dvc: str, tries: int = 3, pause: float = 2.0, timeout: float = 120.0) -> str:
     """`dvc exp show --json`. While a queue worker finishes an experiment, DVC can fail to read
     the run file the worker is removing ("unexpected error - [Errno 2] No such file or directory:
-    '.dvc/tmp/exps/run/...'"); a moment later the same call succeeds. So a failure is tried again
-    before it counts."""
+    '.dvc/tmp/exps/run/...'"), or hang (seen: 12 minutes on a lock, in a sweep of 4 experiments);
+    a moment later the same call succeeds. So a failure, or no answer within `timeout`, is tried
+    again before it counts."""
     for _ in range(tries - 1):
         try:
-            return call(dvc, "exp", "show", "--json")
+            return call(dvc, "exp", "show", "--json", timeout=timeout)
         except SweepError:
             time.sleep(pause)
-    return call(dvc, "exp", "show", "--json")
+    return call(dvc, "exp", "show", "--json", timeout=timeout)
 
 
 def queue(dvc: str, overrides: list[str]) -> list[str]:

@@ -241,7 +241,7 @@ def test_rasa_cache_needs_a_pipeline_module(capsys):
 FAKE_DVC = '''#!PYTHON
 """Answers what pipeline.sweep asks DVC, from state.json; a worker is a child process that keeps
 the streams it was given, as DVC's daemonized workers do."""
-import json, subprocess, sys
+import json, subprocess, sys, time
 from pathlib import Path
 
 here = Path(__file__).parent
@@ -257,6 +257,10 @@ if args[:2] == ["queue", "start"]:
     print("Started workers.")
 elif args[:2] == ["queue", "status"]:
     print(f"Worker status: {state['workers']} active, 0 idle")
+elif args[:2] == ["exp", "show"] and state.get("show_hangs", 0) > 0:
+    state["show_hangs"] -= 1
+    (here / "state.json").write_text(json.dumps(state))
+    time.sleep(60)
 elif args[:2] == ["exp", "show"] and state.get("show_fails", 0) > 0:
     state["show_fails"] -= 1
     (here / "state.json").write_text(json.dumps(state))
@@ -317,3 +321,12 @@ def test_a_failed_exp_show_is_tried_again_before_it_counts(tmp_path):
     dvc = fake_dvc(tmp_path / "worse", state="success", show_fails=3)
     with pytest.raises(sweep.SweepError, match=r"dvc exp show --json failed: .*No such file"):
         sweep.exp_show(dvc, pause=0.01)
+
+
+def test_an_exp_show_that_hangs_is_stopped_and_tried_again(tmp_path):
+    """DVC's `exp show` once hung for 12 minutes during a sweep; a sweep must not wait forever."""
+    dvc = fake_dvc(tmp_path, state="success", show_hangs=1)
+    began = time.monotonic()
+    assert "tuned" in sweep.exp_show(dvc, pause=0.01, timeout=2)
+    assert time.monotonic() - began < 30
+    assert calls(tmp_path).count("exp show --json") == 2
