@@ -137,18 +137,24 @@ def call(dvc: str, *args: str, timeout: float | None = None) -> str:
     return result.stdout
 
 
-def exp_show(dvc: str, tries: int = 3, pause: float = 2.0, timeout: float = 120.0) -> str:
-    """`dvc exp show --json`. While a queue worker finishes an experiment, DVC can fail to read
-    the run file the worker is removing ("unexpected error - [Errno 2] No such file or directory:
-    '.dvc/tmp/exps/run/...'"), or hang (seen: 12 minutes on a lock, in a sweep of 4 experiments);
-    a moment later the same call succeeds. So a failure, or no answer within `timeout`, is tried
-    again before it counts."""
+def patient_call(
+    dvc: str, *args: str, tries: int = 3, pause: float = 2.0, timeout: float = 120.0
+) -> str:
+    """`dvc <args>` while queue workers run. As a worker finishes an experiment, DVC can fail to
+    read the run file the worker is removing ("unexpected error - [Errno 2] No such file or
+    directory: '.dvc/tmp/exps/run/...'"), or hang (seen: `exp show` for 12 minutes, in a sweep
+    of 4 experiments); a moment later the same call succeeds. So a failure, or no answer within
+    `timeout`, is tried again before it counts."""
     for _ in range(tries - 1):
         try:
-            return call(dvc, "exp", "show", "--json", timeout=timeout)
+            return call(dvc, *args, timeout=timeout)
         except SweepError:
             time.sleep(pause)
-    return call(dvc, "exp", "show", "--json", timeout=timeout)
+    return call(dvc, *args, timeout=timeout)
+
+
+def exp_show(dvc: str, **patience) -> str:
+    return patient_call(dvc, "exp", "show", "--json", **patience)
 
 
 def queue(dvc: str, overrides: list[str]) -> list[str]:
@@ -174,34 +180,45 @@ def start(dvc: str, jobs: int) -> None:
             raise SweepError(f"dvc queue start failed: {output.read().strip()[-400:]}")
 
 
-def workers(dvc: str) -> int:
-    """How many queue workers DVC sees (`Worker status: N active, M idle`)."""
-    status = re.search(r"Worker status: (\d+) active, (\d+) idle", call(dvc, "queue", "status"))
-    return int(status.group(1)) + int(status.group(2)) if status else 0
+PENDING = ("Queued", "Running")
+
+
+def queue_states(dvc: str) -> tuple[dict[str, str], int]:
+    """Each queued experiment's state as `dvc queue status` shows it (Queued, Running, Success,
+    Failed), and how many workers DVC sees. One call, about 1 s of CPU; `exp show` costs as much
+    and grows with the repository's experiments, so the waiting uses this one only."""
+    output = patient_call(dvc, "queue", "status")
+    states = {}
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and re.fullmatch(r"[0-9a-f]{7,40}", fields[0]):
+            states[fields[1]] = fields[-1]
+    status = re.search(r"Worker status: (\d+) active, (\d+) idle", output)
+    return states, int(status.group(1)) + int(status.group(2)) if status else 0
 
 
 class Watch:
-    """Polls of `dvc exp show` until the sweep's experiments are done. With no worker left while
-    some are still queued (DVC's workers sometimes stop early), it starts them again; with none
-    left while some still run, their worker died: that is an error, not an endless wait."""
+    """Polls of `dvc queue status` until the sweep's experiments are done. With no worker left
+    while some are still queued (DVC's workers sometimes stop early), it starts them again; with
+    none left while some still run, their worker died: that is an error, not an endless wait."""
 
-    def __init__(self, poll: float = 5.0, restart_after: float = 30.0, dead_after: float = 120.0):
+    def __init__(self, poll: float = 10.0, restart_after: float = 30.0, dead_after: float = 120.0):
         self.poll, self.restart_after, self.dead_after = poll, restart_after, dead_after
         self.restarts = 0
 
     def wait(self, dvc: str, names: list[str], jobs: int) -> None:
         idle_since = None
         while True:
-            found = {r["name"]: r for r in rows(exp_show(dvc))}
-            pending = [n for n in names if found.get(n, {}).get("pending")]
+            states, workers = queue_states(dvc)
+            pending = [n for n in names if states.get(n) in PENDING]
             if not pending:
                 return
-            if workers(dvc):
+            if workers:
                 idle_since = None
             else:
                 idle_since = idle_since or time.monotonic()
                 idle = time.monotonic() - idle_since
-                queued = [n for n in pending if found[n]["status"] == "queued"]
+                queued = [n for n in pending if states[n] == "Queued"]
                 if queued and idle >= self.restart_after and self.restarts < 3:
                     print(f"no DVC queue worker left for {', '.join(queued)}: starting again")
                     start(dvc, jobs)
@@ -217,7 +234,8 @@ class Watch:
 
 def stop_idle_workers(dvc: str) -> None:
     """Once nothing is queued or running, stop the workers still waiting for work."""
-    if not any(r["pending"] for r in rows(exp_show(dvc))) and workers(dvc):
+    states, workers = queue_states(dvc)
+    if workers and not any(state in PENDING for state in states.values()):
         call(dvc, "queue", "stop")
 
 

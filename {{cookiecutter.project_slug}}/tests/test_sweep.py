@@ -256,6 +256,9 @@ if args[:2] == ["queue", "start"]:
     (here / "state.json").write_text(json.dumps(state))
     print("Started workers.")
 elif args[:2] == ["queue", "status"]:
+    print("Task     Name   Created    Status")
+    print(f"0a1b2c3  tuned  03:16 AM   {state['state'].capitalize()}")
+    print()
     print(f"Worker status: {state['workers']} active, 0 idle")
 elif args[:2] == ["exp", "show"] and state.get("show_hangs", 0) > 0:
     state["show_hangs"] -= 1
