@@ -51,18 +51,21 @@ def measured(args, cwd, log, env=None) -> dict:
     }
 
 
-def project_sweep(project: Path):
-    """The baked project's own pipeline/sweep.py (standard library only at import)."""
-    sys.path.insert(0, str(project))
-    from pipeline import sweep
-
-    return sweep
+# Run by the bot's Python in the project: what `make sweep` does once the grid is queued
+# (pipeline/sweep.py: DVC's workers sometimes stop with experiments still queued, and are started
+# again).
+WAIT = """import sys
+from pipeline import sweep
+dvc, jobs, names = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+sweep.start(dvc, jobs)
+sweep.Watch().wait(dvc, names, jobs)
+"""
+STOP = "import sys\nfrom pipeline import sweep\nsweep.stop_idle_workers(sys.argv[1])\n"
 
 
 def queued(project, sets, jobs, log) -> dict:
     """Queue the experiments, then time `dvc queue start -j jobs` until they are done, waiting as
-    `make sweep` does (pipeline/sweep.py: DVC's workers sometimes stop with experiments still
-    queued, and are started again)."""
+    `make sweep` does."""
     names = []
     for overrides in sets:
         args = [bench.DVC, "exp", "run", "--queue"]
@@ -70,23 +73,9 @@ def queued(project, sets, jobs, log) -> dict:
             args += ["-S", override]
         lines = bench.run(args, project, f"{log}-queue").lines
         names += re.findall(r"Queued experiment '([^']+)'", "\n".join(text for _, text in lines))
-    sweep, dvc = project_sweep(project), str(project / bench.DVC)
-    saved_env, saved_cwd, env = dict(os.environ), Path.cwd(), bench.clean_env()
-    os.environ.clear()
-    os.environ.update(env)
-    os.chdir(project)
-    try:
-        cpu_start, start = machine_cpu(), time.perf_counter()
-        sweep.start(dvc, jobs)
-        sweep.Watch().wait(dvc, names, jobs)
-        result = {"wall": time.perf_counter() - start, "cpu": machine_cpu() - cpu_start}
-        sweep.stop_idle_workers(dvc)
-    finally:
-        os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
-    status = bench.output([bench.DVC, "queue", "status"], project)
-    (RESULTS / "logs" / f"{log}.log").write_text(status)
+    python = f"{bench.BOT_ENV}/bin/python"
+    result = measured([python, "-c", WAIT, bench.DVC, jobs, *names], project, log)
+    bench.run([python, "-c", STOP, bench.DVC], project, f"{log}-stop")
     return result
 
 

@@ -17,8 +17,8 @@ SCRIPT = Path(__file__).parent / "support" / "model_variables.py"
 @pytest.mark.e2e
 def test_the_test_stage_loads_every_variable_rasa_s_load_gives(supportdesk_bot):
     project, _, _, repro = supportdesk_bot
-    printed = run([".venv/bin/python", str(SCRIPT)], project).stdout.splitlines()[-1]
-    loads, notes = json.loads(printed)["loads"], json.loads(printed)["notes"]
+    printed = json.loads(run([".venv/bin/python", str(SCRIPT)], project).stdout.splitlines()[-1])
+    loads, notes = printed["loads"], printed["notes"]
 
     models = [name for name, _ in loads["rasa"]]
     assert "TED" in models and models.count("DIET") >= 1 and len(models) >= 3, models

@@ -286,7 +286,6 @@ def rows(shown: str, prefix: str = "") -> list[dict]:
                 {
                     "name": name,
                     "status": status,
-                    "pending": state in ("queued", "running"),
                     "params": figures(data, "params") if ok else {},
                     "metrics": figures(data, "metrics") if ok else {},
                 }
@@ -295,7 +294,6 @@ def rows(shown: str, prefix: str = "") -> list[dict]:
             {
                 "name": f"{baseline.get('name') or baseline['rev'][:7]} (baseline)",
                 "status": "done",
-                "pending": False,
                 "params": figures(baseline.get("data") or {}, "params"),
                 "metrics": figures(baseline.get("data") or {}, "metrics"),
             }
