@@ -74,11 +74,13 @@ def few_epochs_bot(installed_bot, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def supportdesk_bot(cookies_session, tmp_path_factory):
+def supportdesk_bot(cookies_session, installed_bot, tmp_path_factory):
     """(project, first `make adopt` output, second one, first `make repro`): tests/bots/supportdesk
     brought into a fresh bake by `make adopt` (with stray files added to a copy of it), trained by
-    `make repro` untouched and committed. Its own bake: adopting re-locks the bot environment."""
+    `make repro` untouched and committed. Its own bake, with the installed bot's environments:
+    adopting re-locks the bot environment, to the same versions (checked below)."""
     project = bake(cookies_session)
+    share_environments(installed_bot, project)
     run(["make", "install"], project)
     bot = tmp_path_factory.mktemp("their") / "supportdesk"
     shutil.copytree(TEMPLATE / "tests/bots/supportdesk", bot)
@@ -89,11 +91,18 @@ def supportdesk_bot(cookies_session, tmp_path_factory):
     adopted = run(["make", "adopt", f"BOT={bot}"], project).stdout
     assert not (project / "data/.DS_Store").exists()
     assert (project / "requirements/dvc.txt").read_text() == dvc_lock_before
+    # The bot's packages are pinned by Rasa already: the new lock pins what the shared one did.
+    assert pins(project / "requirements/bot.txt") == pins(installed_bot / "requirements/bot.txt")
     repro = run(["make", "repro"], project)
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Bring the supportdesk bot")
     again = run(["make", "adopt", f"BOT={bot}"], project).stdout
     return project, adopted, again, repro
+
+
+def pins(lock):
+    """The `name==version` lines of a uv lock, without its comments."""
+    return sorted(line.split()[0] for line in lock.read_text().splitlines() if "==" in line)
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ from bring_in import bring_in  # noqa: E402  (the benchmark brings bots in the s
 pytestmark = pytest.mark.e2e
 
 BOTS = TEMPLATE / "tests/bots"
-FEW_EPOCHS = 10
+FEW_EPOCHS = 5
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 NOT_ENTITY_REPORTS = {"intent", "response_selection", "story", "TEDPolicy"}
 

@@ -75,6 +75,7 @@ def s3_endpoint():
 @pytest.mark.e2e
 def test_s3_push_then_pull_in_a_fresh_clone(cookies, trained_bot, s3_endpoint):
     project = bake(cookies, dvc_remote="s3", dvc_remote_url="s3://bot-models/support-bot")
+    share_environments(trained_bot, project, envs=[".venv"])  # DVC with the s3 extra: its own
     run(["make", "install"], project)
     # The pipeline's results, as a colleague's `make repro` left them (same template, same inputs).
     for rel in OUTS:

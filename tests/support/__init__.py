@@ -77,14 +77,19 @@ def git(cwd, *args, check=True):
     return run(["git", *args], cwd, check=check).stdout.strip()
 
 
-def share_environments(source, project):
+ENVIRONMENTS = {".venv": "requirements/bot.txt", ".venv-dvc": "requirements/dvc.txt"}
+
+
+def share_environments(source, project, envs=tuple(ENVIRONMENTS)):
     """Link `source`'s installed environments into `project` (a clone of it), instead of a `make
     install` that would build the same 2.7 GB again; `make install` there then only checks them
     against the locks. Git is told to ignore the links (`.venv/` in .gitignore matches no
     symlink). Both must have the same locks: a `make install` of another lock would change
-    `source`'s environments under every test that shares them."""
+    `source`'s environments under every test that shares them. `envs` names the ones to link
+    (a bake with another DVC remote has the same bot lock, not the same DVC lock)."""
     with (project / ".git/info/exclude").open("a") as exclude:
-        for env, lock in ((".venv", "requirements/bot.txt"), (".venv-dvc", "requirements/dvc.txt")):
+        for env in envs:
+            lock = ENVIRONMENTS[env]
             same = (project / lock).read_bytes() == (source / lock).read_bytes()
             assert same, f"{project.name}'s {lock} is not {source}'s: it needs its own make install"
             (project / env).symlink_to(source / env)
