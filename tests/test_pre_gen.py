@@ -427,6 +427,7 @@ REFUSED = [
 
 # Hostile answers: (id, answers, first words of the error line, or (who, text) when cookiecutter
 # stops the bake itself). A slug of ../evil is refused above.
+TMP = "<tmp_path>"  # replaced by the test's tmp_path
 HOSTILE = [
     ("newline-in-name", {"project_name": "Bot\nname: evil"}, "project_name 'Bot\\nname: evil'"),
     # Jinja turns a carriage return into a newline while cookiecutter renders the answer
@@ -467,7 +468,9 @@ HOSTILE = [
         {"license": "MIT; rm -rf ~"},
         ("cookiecutter", "provided for choice variable"),
     ),
-    ("slug-absolute", {"project_slug": "/tmp/evil"}, "project_slug '/tmp/evil'"),
+    # In the test's own folder: cookiecutter creates the project folder before the hook refuses
+    # it (then deletes it), so a shared path would show up in a parallel test's canaries.
+    ("slug-absolute", {"project_slug": f"{TMP}/evil"}, "project_slug '/"),
     ("slug-shell", {"project_slug": "bot;rm"}, "project_slug 'bot;rm'"),
     ("email-injection", {"author_email": "a@b.co\nevil"}, "author_email 'a@b.co\\nevil'"),
     ("url-command", {"dvc_remote_url": "../$(touch pwned)"}, "dvc_remote_url '../$(touch"),
@@ -486,6 +489,7 @@ HOSTILE = [
 )
 def test_refused_bake_leaves_nothing(tmp_path, args, message):
     """Refused with one short line (or cookiecutter's own error), nothing written, nothing run."""
+    args = [arg.replace(TMP, str(tmp_path)) for arg in args]
     assert canaries(tmp_path) == []
     out = tmp_path / "out"
     out.mkdir()

@@ -6,9 +6,9 @@ job runs on a rendered project (no training): the matrix is built from the input
 or oversized sweep is refused before any experiment job exists. With a cloud runner, the
 launch-runners job runs with the CML recorder: one single-use runner per experiment under a label
 of the run, or GitHub-hosted runners when REPO_TOKEN is missing. The e2e scenario runs the two
-experiment jobs of a sweep on clones of the few-epochs bot, each pushing its experiment to a bare
-"GitHub" repository with `dvc exp push`, then the compare job pulls them back and writes the
-comparison to the job summary and the artifact.
+experiment jobs of a sweep on clones of the few-epochs bot, each restoring the Rasa cache main's
+CML run saved and pushing its experiment to a bare "GitHub" repository with `dvc exp push`, then
+the compare job pulls them back and writes the comparison to the job summary and the artifact.
 """
 
 import json
@@ -30,6 +30,7 @@ from support import (
     run,
     share_environments,
 )
+from support.actions_cache import CacheService
 from support.remote_facts import REMOTES, RUNNERS
 from support.workflow_runner import Event, run_job
 
@@ -228,7 +229,7 @@ def dispatch(sha="0" * 40):
     return Event("workflow_dispatch", "refs/heads/main", sha, {"inputs": {}})
 
 
-def local_actions(bin_dir=None, artifacts=None, uv_cache=None):
+def local_actions(bin_dir=None, artifacts=None, uv_cache=None, cache=None):
     def checkout(step, env):
         assert step["with"] == {"persist-credentials": False}
 
@@ -249,7 +250,9 @@ def local_actions(bin_dir=None, artifacts=None, uv_cache=None):
             env_file.write(f"UV_CACHE_DIR={uv_cache}\n")
 
     def cache_restore(step, env):
-        return f"Cache not found for input keys: {step['with']['key']}"
+        if cache is None:
+            return f"Cache not found for input keys: {step['with']['key']}"
+        return cache.restore(Path(env["GITHUB_WORKSPACE"]), step, env)
 
     def upload_artifact(step, env):
         assert step["with"]["overwrite"] is True
@@ -326,6 +329,10 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
     workflow = load(few_epochs_bot / ".github/workflows/sweep.yml")
     uv_cache = run(["uv", "cache", "dir"], tmp_path).stdout.strip()
     event = dispatch(git(few_epochs_bot, "rev-parse", "HEAD"))  # the commit the sweep starts from
+    # What CML's run on main saved (cml.yml's "Save Rasa" step): the bot's Rasa component cache.
+    cache = CacheService(tmp_path / "actions-cache")
+    saved = {"with": {"key": "rasa-cache-Linux-main", "path": ".rasa/cache"}}
+    cache.save(few_epochs_bot, saved, {"GITHUB_REF": "refs/heads/main"})
     inputs = {
         "sweep": "train.TEDPolicy.max_history=choice(2,3)",
         "metric": "metrics/core.json:action_f1",
@@ -359,12 +366,16 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
             workspace(f"exp-{index}"),
             event,
             tmp_path / f"r-{index}",
-            local_actions(tmp_path / "bin", uv_cache=uv_cache),
+            local_actions(tmp_path / "bin", uv_cache=uv_cache, cache=cache),
             inputs=inputs,
             needs=needs,
             matrix={"overrides": overrides},
         )
         assert job.succeeded, "\n".join(s.output[-3000:] for s in job.steps)
+        assert "Cache restored from key: rasa-cache-Linux-main" in job.step("Restore Rasa").output
+        experiment = job.step("Run this experiment").output
+        assert "Restored component 'DIETClassifier' from cache." in experiment, experiment[-3000:]
+        assert "Starting to train component 'TEDPolicy'" in experiment, experiment[-3000:]
         names.append(job.step("Run this experiment").outputs["name"])
     pushed = git(origin, "for-each-ref", "--format=%(refname)", "refs/exps")
     assert sorted(ref.rsplit("/", 1)[-1] for ref in pushed.splitlines()) == sorted(names)

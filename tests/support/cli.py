@@ -82,8 +82,8 @@ def cli_answers(answers):
 
 
 def canaries(*folders):
-    """The files a hostile answer names (`touch /tmp/pwned`, `touch pwned`, a slug of /tmp/evil)
-    wherever they would land had it run: /tmp, the current folder, any depth of `folders`."""
-    found = [Path("/tmp/pwned"), Path("/tmp/evil"), Path("pwned").resolve()]
+    """The files a hostile answer names (`touch /tmp/pwned`, `touch pwned`) wherever they would
+    land had it run: /tmp, the current folder, any depth of `folders`."""
+    found = [Path("/tmp/pwned"), Path("pwned").resolve()]
     found += [path for folder in folders for path in Path(folder).rglob("pwned")]
     return [str(path) for path in found if path.exists()]
