@@ -373,11 +373,12 @@ def test_each_experiment_is_pushed_and_the_compare_job_summarizes_them(few_epoch
         )
         assert job.succeeded, "\n".join(s.output[-3000:] for s in job.steps)
         assert "Cache restored from key: rasa-cache-Linux-main" in job.step("Restore Rasa").output
-        experiment = job.step("Run this experiment").output
+        experiment = job.step("Run this experiment")
         # TED may come from the cache too: an earlier experiment on the bot tried max_history=2.
-        assert "Restored component 'DIETClassifier' from cache." in experiment, experiment[-3000:]
-        assert "Starting to train component 'DIETClassifier'" not in experiment
-        names.append(job.step("Run this experiment").outputs["name"])
+        output = experiment.output
+        assert "Restored component 'DIETClassifier' from cache." in output, output[-3000:]
+        assert "Starting to train component 'DIETClassifier'" not in output
+        names.append(experiment.outputs["name"])
     pushed = git(origin, "for-each-ref", "--format=%(refname)", "refs/exps")
     assert sorted(ref.rsplit("/", 1)[-1] for ref in pushed.splitlines()) == sorted(names)
     assert all(name.startswith("sweep-4242-") for name in names)
