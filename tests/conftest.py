@@ -8,7 +8,6 @@ set, a session that deselected or skipped any e2e test fails (see the hooks at t
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -19,7 +18,9 @@ from support import (
     bake_without_hooks,
     combo_id,
     git,
+    install_once_per_run,
     run,
+    run_wide,
     share_environments,
 )
 
@@ -42,10 +43,11 @@ def _quiet_offline_tools():
 
 
 @pytest.fixture(scope="session")
-def installed_bot(cookies_session):
-    """The default bake with `make install` done: bot and DVC environments ready."""
+def installed_bot(cookies_session, tmp_path_factory):
+    """The default bake with `make install` done: bot and DVC environments ready (built once per
+    run: the other worker's installed bot links them)."""
     project = bake(cookies_session)
-    run(["make", "install"], project)
+    install_once_per_run(project, tmp_path_factory)
     return project
 
 
@@ -109,18 +111,21 @@ def pins(lock):
 def rendered(tmp_path_factory):
     """combo id -> the rendered .github/workflows/cml.yml (a copy, outside its project), for
     every combination of WORKFLOW_COMBINATIONS; `<id>-sweep.yml`, `<id>-dependabot.yml` and
-    `<id>-README.md` lie beside each."""
-    root = tmp_path_factory.mktemp("workflows")
-    files = {}
-    for combo in WORKFLOW_COMBINATIONS:
-        name = combo_id(combo)
-        project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
-        files[name] = shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
-        shutil.copy(project / ".github/workflows/sweep.yml", root / f"{name}-sweep.yml")
-        shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
-        shutil.copy(project / "README.md", root / f"{name}-README.md")
-        shutil.rmtree(root / name)
-    return {name: Path(path) for name, path in files.items()}
+    `<id>-README.md` lie beside each. Rendered once per run; tests only read them."""
+    names = [combo_id(combo) for combo in WORKFLOW_COMBINATIONS]
+    with run_wide(tmp_path_factory, "workflows") as root:
+        if not (root / "rendered").exists():
+            root.mkdir(exist_ok=True)
+            for name, combo in zip(names, WORKFLOW_COMBINATIONS, strict=True):
+                shutil.rmtree(root / name, ignore_errors=True)
+                project = bake_without_hooks(root / name, {**combo, "ci_provider": "github"})
+                shutil.copy(project / ".github/workflows/cml.yml", root / f"{name}.yml")
+                shutil.copy(project / ".github/workflows/sweep.yml", root / f"{name}-sweep.yml")
+                shutil.copy(project / ".github/dependabot.yml", root / f"{name}-dependabot.yml")
+                shutil.copy(project / "README.md", root / f"{name}-README.md")
+                shutil.rmtree(root / name)
+            (root / "rendered").touch()
+    return {name: root / f"{name}.yml" for name in names}
 
 
 # --- two workers (pytest-xdist, `make test`) ---------------------------------------------------

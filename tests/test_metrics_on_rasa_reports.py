@@ -16,10 +16,11 @@ from support import TEMPLATE
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
 sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
-sys.dont_write_bytecode = True  # no __pycache__ in the template: every bake would copy it
+# No __pycache__ in the template: every bake would copy it. So every module is imported here.
+writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
 from pipeline import compare, metrics  # noqa: E402  (the template folder is on sys.path first)
 
-sys.dont_write_bytecode = False
+sys.dont_write_bytecode = writes_bytecode
 
 
 def written(tmp_path, bot):

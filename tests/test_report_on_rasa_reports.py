@@ -24,10 +24,19 @@ from support import TEMPLATE
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
 sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
-sys.dont_write_bytecode = True  # no __pycache__ in the template: every bake would copy it
-from pipeline import compare, dvc_tables, markdown, metrics, report, report_sections  # noqa: E402
+# No __pycache__ in the template: every bake would copy it. So every module is imported here.
+writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+from pipeline import (  # noqa: E402
+    check_lock,
+    compare,
+    dvc_tables,
+    markdown,
+    metrics,
+    report,
+    report_sections,
+)
 
-sys.dont_write_bytecode = False
+sys.dont_write_bytecode = writes_bytecode
 
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 GITHUB = MarkdownIt("commonmark", {"html": True}).enable("table")
@@ -378,8 +387,6 @@ def _plain(html: str) -> str:
 
 
 def test_check_lock_notes_escape_file_and_stage_names():
-    from pipeline import check_lock
-
     changes = [{"changed deps": {"data/<img src=x>@octocat.yml": "modified"}}]
     note = check_lock.markdown(check_lock.stage_problems("train", changes, set(), set()))
     html = render(note)

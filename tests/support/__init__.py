@@ -6,6 +6,8 @@ CLI, `workflow_runner` runs a GitHub Actions job locally; this module holds the 
 
 import ast
 import configparser
+import contextlib
+import fcntl
 import importlib.util
 import itertools
 import json
@@ -94,6 +96,31 @@ def share_environments(source, project, envs=tuple(ENVIRONMENTS)):
             assert same, f"{project.name}'s {lock} is not {source}'s: it needs its own make install"
             (project / env).symlink_to(source / env)
             exclude.write(f"/{env}\n")
+
+
+@contextlib.contextmanager
+def run_wide(tmp_path_factory, name):
+    """A path shared by the pytest-xdist workers of one test run (a session's own without xdist),
+    held by one worker at a time: the first to get it builds what `name` holds, the others wait
+    and find it built."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if "PYTEST_XDIST_WORKER" in os.environ else base  # the run's folder
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield root / name
+
+
+def install_once_per_run(project, tmp_path_factory):
+    """`make install` in a default bake, the environments built once per test run: the first
+    worker here installs, the others wait, then link its environments (`share_environments`
+    checks the locks are the same). Two installs at once would each compile the same bytecode
+    on the same two cores, as slowly as one after the other."""
+    with run_wide(tmp_path_factory, "installed-bot") as installed:
+        if installed.exists():
+            share_environments(Path(installed.read_text()), project)
+        run(["make", "install"], project)
+        if not installed.exists():
+            installed.write_text(str(project))
 
 
 def git_status(project):
