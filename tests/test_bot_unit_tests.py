@@ -11,17 +11,13 @@ from support import git, run
 
 
 def test_every_bot_unit_test_passes_and_the_data_validates(installed_bot):
-    """Every one of the bot's own tests ran and passed (nothing skipped or deselected), and its
-    data validated without a warning."""
-    collected = run(
-        [".venv/bin/python", "-m", "pytest", "--collect-only", "-q", "tests"], installed_bot
-    )
-    count = int(re.search(r"^(\d+) tests? collected", collected.stdout, re.M)[1])
-    assert count > 50, collected.stdout
+    """Every one of the bot's own tests ran and passed, and its data validated without a warning.
+    pytest's summary names anything else first ("1 failed, ..."), or after the passed count
+    ("180 passed, 1 skipped", "1 deselected", "1 error"): then it does not match below."""
     output = run(["make", "test"], installed_bot).stdout
     # "86 passed, 85 warnings in 21.05s" (Python warnings from Rasa's dependencies are allowed)
     summary = re.search(r"^(\d+) passed(, \d+ warnings?)? in [\d.]+s", output, re.M)
-    assert summary and int(summary[1]) == count, output
+    assert summary and int(summary[1]) > 50, output
     assert "validation: no errors, 0 warnings" in output.splitlines(), output
 
 

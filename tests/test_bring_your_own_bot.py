@@ -114,14 +114,33 @@ def test_a_component_option_in_config_yml_reruns_training(supportdesk_bot):
         config.write_text(original)
 
 
-def test_an_experiment_changes_the_trained_config_and_the_report_shows_what_got_worse(
-    supportdesk_bot,
+def test_an_experiment_retrains_and_dvc_s_diffs_and_the_report_show_what_got_worse(
+    supportdesk_bot, tmp_path
 ):
+    """`dvc exp run -S` retrains with the value set (model and trained config change); DVC's own
+    params, metrics and plots diffs and the report compare the workspace with the commit."""
     project, *_ = supportdesk_bot
-    run([DVC, "exp", "run", "-S", "train.DIETClassifier.epochs=2"], project)
+    model, key = project / "models/model.tar.gz", "train.DIETClassifier.epochs"
+    committed_model = model.read_bytes()
+    committed_f1 = json.loads((project / "metrics/nlu.json").read_text())["weighted_f1"]
+    run([DVC, "exp", "run", "--name", "short-diet", "-S", f"{key}=2"], project)
+    shown = run([DVC, "exp", "show", "--csv"], project).stdout
+    assert "short-diet" in shown and key in shown
+    run([DVC, "exp", "apply", "short-diet"], project)
+    assert model.read_bytes() != committed_model
     trained_with = yaml.safe_load((project / "models/config.yml").read_text())
     diet = next(c for c in trained_with["pipeline"] if c["name"] == "DIETClassifier")
     assert diet["epochs"] == 2
+
+    params = json.loads(run([DVC, "params", "diff", "--json"], project).stdout)
+    change = params["params.yaml"][key]
+    assert (change["old"], change["new"]) == (EPOCHS, 2)
+    diff = json.loads(run([DVC, "metrics", "diff", "--json", "--all"], project).stdout)
+    assert diff["metrics/nlu.json"]["weighted_f1"]["old"] == committed_f1
+    run([DVC, "plots", "diff", "HEAD", "--out", str(tmp_path / "plots")], project)
+    page = (tmp_path / "plots/index.html").read_text()
+    assert "Intent confusion" in page and "F1 per intent" in page
+    assert '"rev": "HEAD"' in page and '"rev": "workspace"' in page
 
     run(["make", "report"], project)
     report = (project / "report.md").read_text()

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support import cml_recorder, git, run, share_environments
+from support import cml_recorder, git, ran_stages, run, share_environments
 from support.github_repository import GitHub, merge_ref
 from support.local_actions import local_actions
 from support.remote_facts import REMOTES
@@ -986,8 +986,10 @@ def cached(workspace, component_file):
 @pytest.mark.e2e
 def test_stories_only_pr_restores_diet_from_main_s_cache(github, improving_pr):
     """main trains (new seeds, few epochs: this is about what trains, not how well) and saves
-    .rasa/cache in main's scope; a pull request that only adds a story restores it: DIET comes
-    from the cache, only the dialogue policy trains."""
+    .rasa/cache in main's scope; a pull request that only adds a story restores it: DVC reruns
+    split, train and test, and in training DIET comes from the cache, only the dialogue policy
+    trains (a local `dvc repro` after a stories edit works the same way, on the project's own
+    .rasa/cache)."""
     git(github.origin, "checkout", "--quiet", "main")
     params = (github.origin / "params.yaml").read_text()
     params = re.sub(r"random_seed: \d+", "random_seed: 7", params)
@@ -1009,6 +1011,9 @@ def test_stories_only_pr_restores_diet_from_main_s_cache(github, improving_pr):
     assert "(refs/heads/main)" in job.step("Restore Rasa").output
     pipeline = job.step("Run the pipeline")
     assert pipeline.outcome == "success", failures(job)
+    assert ran_stages(pipeline.output) == ["split", "train", "test"], pipeline.output
+    assert "Restored component 'DIETClassifier' from cache." in pipeline.output
+    assert "Starting to train component 'TEDPolicy'" in pipeline.output
     assert (job.workspace / "models/model.tar.gz").is_file()
     assert cached(job.workspace, "DIETClassifier.tf_model.index") == 1, "DIET was retrained"
     assert cached(job.workspace, "ted_policy.tf_model.index") == 2, "TED was not retrained"
