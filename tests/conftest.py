@@ -79,10 +79,13 @@ def few_epochs_bot(installed_bot, tmp_path_factory):
 def supportdesk_bot(cookies_session, installed_bot, tmp_path_factory):
     """(project, first `make adopt` output, second one, first `make repro`): tests/bots/supportdesk
     brought into a fresh bake by `make adopt` (with stray files added to a copy of it), trained by
-    `make repro` untouched and committed. Its own bake, with the installed bot's environments:
-    adopting re-locks the bot environment, to the same versions (checked below)."""
+    `make repro` untouched and committed. Its own bake and its own bot environment: adopting
+    re-locks and re-syncs it, and the new lock may select other versions (uv's universal lock
+    can split a package by platform markers differently), which would change a shared
+    environment under the tests using it. The DVC environment is shared (adopting leaves its lock
+    alone: checked below)."""
     project = bake(cookies_session)
-    share_environments(installed_bot, project)
+    share_environments(installed_bot, project, envs=[".venv-dvc"])
     run(["make", "install"], project)
     bot = tmp_path_factory.mktemp("their") / "supportdesk"
     shutil.copytree(TEMPLATE / "tests/bots/supportdesk", bot)
@@ -93,18 +96,11 @@ def supportdesk_bot(cookies_session, installed_bot, tmp_path_factory):
     adopted = run(["make", "adopt", f"BOT={bot}"], project).stdout
     assert not (project / "data/.DS_Store").exists()
     assert (project / "requirements/dvc.txt").read_text() == dvc_lock_before
-    # The bot's packages are pinned by Rasa already: the new lock pins what the shared one did.
-    assert pins(project / "requirements/bot.txt") == pins(installed_bot / "requirements/bot.txt")
     repro = run(["make", "repro"], project)
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Bring the supportdesk bot")
     again = run(["make", "adopt", f"BOT={bot}"], project).stdout
     return project, adopted, again, repro
-
-
-def pins(lock):
-    """The `name==version` lines of a uv lock, without its comments."""
-    return sorted(line.split()[0] for line in lock.read_text().splitlines() if "==" in line)
 
 
 @pytest.fixture(scope="session")
