@@ -7,20 +7,16 @@ is imported straight from the template folder.
 """
 
 import json
+import os
 import shutil
 import sys
 
 import pytest
 
-from support import TEMPLATE
+from support import TEMPLATE, run, template_modules
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
-sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
-# No __pycache__ in the template: every bake would copy it. So every module is imported here.
-writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-from pipeline import compare, metrics  # noqa: E402  (the template folder is on sys.path first)
-
-sys.dont_write_bytecode = writes_bytecode
+compare, metrics = template_modules("compare", "metrics")
 
 
 def written(tmp_path, bot):
@@ -182,3 +178,13 @@ def test_the_weak_run_against_the_real_baseline(tmp_path):
     assert (
         len(statuses) == weak["core"]["conversations_total"] - weak["core"]["conversations_correct"]
     )
+
+
+def test_importing_the_template_s_modules_leaves_no_bytecode_in_the_template(tmp_path):
+    """Even from a process that writes bytecode (no PYTHONDONTWRITEBYTECODE): a __pycache__ left
+    in the template folder would be copied into every bake."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPATH"] = str(TEMPLATE / "tests")
+    program = "from support import template_modules; template_modules('paths')"
+    run([sys.executable, "-c", program], tmp_path, env=env)
+    assert not list((TEMPLATE / "{{cookiecutter.project_slug}}").rglob("__pycache__"))

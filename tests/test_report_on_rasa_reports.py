@@ -14,29 +14,17 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
-from support import TEMPLATE
+from support import TEMPLATE, template_modules
 
 REPORTS = TEMPLATE / "tests/data/rasa-reports"
-sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
-# No __pycache__ in the template: every bake would copy it. So every module is imported here.
-writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
-from pipeline import (  # noqa: E402
-    check_lock,
-    compare,
-    dvc_tables,
-    markdown,
-    metrics,
-    report,
-    report_sections,
+check_lock, compare, dvc_tables, markdown, metrics, report, report_sections = template_modules(
+    "check_lock", "compare", "dvc_tables", "markdown", "metrics", "report", "report_sections"
 )
-
-sys.dont_write_bytecode = writes_bytecode
 
 AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 GITHUB = MarkdownIt("commonmark", {"html": True}).enable("table")

@@ -149,6 +149,20 @@ def ran_stages(output):
     return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
 
 
+def template_modules(*names):
+    """`pipeline.<name>` of the template folder itself, for tests that call the bot's code
+    directly; imported with bytecode writing off, as every bake would copy a __pycache__ left
+    there. Import them all here, not later inside a test."""
+    folder = str(TEMPLATE / "{{cookiecutter.project_slug}}")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        return [importlib.import_module(f"pipeline.{name}") for name in names]
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
+
+
 def load_hook(name):
     """hooks/<name>.py imported as it is in the template (its Jinja sits under `__main__`)."""
     spec = importlib.util.spec_from_file_location(name, TEMPLATE / f"hooks/{name}.py")
