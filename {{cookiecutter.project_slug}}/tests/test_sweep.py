@@ -256,6 +256,10 @@ if args[:2] == ["queue", "start"]:
     (here / "state.json").write_text(json.dumps(state))
     print("Started workers.")
 elif args[:2] == ["queue", "status"]:
+    if state.get("succeed_after") is not None:
+        state["succeed_after"] -= 1
+        state["state"] = "success" if state["succeed_after"] < 0 else state["state"]
+        (here / "state.json").write_text(json.dumps(state))
     print("Task     Name   Created    Status")
     print(f"0a1b2c3  tuned  03:16 AM   {state['state'].capitalize()}")
     print()
@@ -298,6 +302,16 @@ def test_queued_experiments_without_a_worker_get_one_again(tmp_path, capsys):
     sweep.Watch(poll=0.01, restart_after=0.05).wait(dvc, ["tuned"], 2)
     assert calls(tmp_path).count("queue start --jobs 2") == 1
     assert capsys.readouterr().out == "no DVC queue worker left for tuned: starting again\n"
+
+
+def test_polls_come_sooner_at_first_then_every_poll_seconds(tmp_path, monkeypatch):
+    """A sweep of short experiments is not kept waiting a whole poll interval for nothing."""
+    dvc = fake_dvc(tmp_path, state="running", workers=1, succeed_after=5)
+    pauses = []
+    monkeypatch.setattr(sweep.time, "sleep", pauses.append)
+    sweep.Watch(poll=0.1, first_poll=0.01).wait(dvc, ["tuned"], 1)
+    assert pauses == [0.01, 0.02, 0.04, 0.08, 0.1]
+    assert calls(tmp_path).count("queue status") == 6
 
 
 def test_a_running_experiment_whose_worker_died_is_an_error_not_an_endless_wait(tmp_path):
