@@ -59,11 +59,12 @@ def rasa_test_by_hand(project, out):
     """`rasa test` as a user types it: the pipeline's model, split and test stories, every path
     explicit. Plain `rasa test` runs `rasa test core` with `--e2e` set (the test stories' intents
     predicted from the user's text, not taken as given) and then `rasa test nlu`, in one process
-    (rasa/cli/test.py); it writes the same files as the two commands run one after the other."""
+    (rasa/cli/test.py); it writes the same files as the two commands run one after the other.
+    `--no-plot` leaves out Rasa's images (confusion matrices, histogram), not its figures."""
     stories = yaml.safe_load((project / "params.yaml").read_text())["test"]["stories"]
     domain = "domain" if (project / "domain").is_dir() else "domain.yml"
     paths = ["--nlu", "split/test.yml", "--stories", stories, "--domain", domain]
-    model = ["--model", "models/model.tar.gz", "--out", str(out), "--successes"]
+    model = ["--model", "models/model.tar.gz", "--out", str(out), "--successes", "--no-plot"]
     run([".venv/bin/rasa", "test", *paths, *model], project)
     return out
 
