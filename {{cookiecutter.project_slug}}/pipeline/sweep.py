@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 OUT = Path("experiments")
@@ -197,6 +198,14 @@ def queue_states(dvc: str) -> tuple[dict[str, str], int]:
     return states, int(status.group(1)) + int(status.group(2)) if status else 0
 
 
+def pauses(first: float, last: float) -> Iterator[float]:
+    """first, twice that, four times... up to last, then last for ever."""
+    pause = min(first, last)
+    while True:
+        yield pause
+        pause = min(pause * 2, last)
+
+
 class Watch:
     """Polls of `dvc queue status` until the sweep's experiments are done. With no worker left
     while some are still queued (DVC's workers sometimes stop early), it starts them again; with
@@ -217,7 +226,7 @@ class Watch:
 
     def wait(self, dvc: str, names: list[str], jobs: int) -> None:
         idle_since = None
-        pause = min(self.first_poll, self.poll)
+        waits = pauses(self.first_poll, self.poll)
         while True:
             states, workers = queue_states(dvc)
             pending = [n for n in names if states.get(n) in PENDING]
@@ -239,8 +248,7 @@ class Watch:
                         f"{', '.join(pending)} did not finish and no DVC queue worker is left: "
                         "read 'dvc queue logs <name>', then 'dvc queue kill <name>' and sweep again"
                     )
-            time.sleep(pause)
-            pause = min(pause * 2, self.poll)
+            time.sleep(next(waits))
 
 
 def stop_idle_workers(dvc: str) -> None:

@@ -7,6 +7,7 @@ exactly as the real stages do.
 """
 
 import fcntl
+import itertools
 import json
 import re
 import shutil
@@ -304,14 +305,15 @@ def test_queued_experiments_without_a_worker_get_one_again(tmp_path, capsys):
     assert capsys.readouterr().out == "no DVC queue worker left for tuned: starting again\n"
 
 
-def test_polls_come_sooner_at_first_then_every_poll_seconds(tmp_path, monkeypatch):
+def test_polls_come_sooner_at_first_then_every_poll_seconds(tmp_path):
     """A sweep of short experiments is not kept waiting a whole poll interval for nothing."""
+    assert list(itertools.islice(sweep.pauses(1, 10), 7)) == [1, 2, 4, 8, 10, 10, 10]
+    assert list(itertools.islice(sweep.pauses(5, 3), 2)) == [3, 3]
     dvc = fake_dvc(tmp_path, state="running", workers=1, succeed_after=5)
-    pauses = []
-    monkeypatch.setattr(sweep.time, "sleep", pauses.append)
-    sweep.Watch(poll=0.1, first_poll=0.01).wait(dvc, ["tuned"], 1)
-    assert pauses == [0.01, 0.02, 0.04, 0.08, 0.1]
+    began = time.monotonic()
+    sweep.Watch(poll=30, first_poll=0.01).wait(dvc, ["tuned"], 1)
     assert calls(tmp_path).count("queue status") == 6
+    assert time.monotonic() - began < 20, "five pauses of 0.01 to 0.16 s, not of 30 s"
 
 
 def test_a_running_experiment_whose_worker_died_is_an_error_not_an_endless_wait(tmp_path):
