@@ -149,6 +149,18 @@ def ran_stages(output):
     return [line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")]
 
 
+def tracked_outputs(project):
+    """path -> bytes of every file dvc.lock records as a stage's output."""
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    found = {}
+    for stage in lock["stages"].values():
+        for out in stage.get("outs", []):
+            path = project / out["path"]
+            files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+            found.update({str(f.relative_to(project)): f.read_bytes() for f in files})
+    return found
+
+
 def template_modules(*names):
     """`pipeline.<name>` of the template folder itself, for tests that call the bot's code
     directly; imported with bytecode writing off, as every bake would copy a __pycache__ left
