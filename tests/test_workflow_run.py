@@ -792,8 +792,9 @@ def more_epochs(project):
 
 @pytest.mark.e2e
 def test_a_run_that_reaches_its_time_limit_leaves_a_report_that_says_so(github):
-    """CML_TIMEOUT_MINUTES=2: the pipeline is stopped in time for the report to say why (the
-    runner would kill the job at 2 minutes, later steps and all)."""
+    """CML_TIMEOUT_MINUTES=2: the pipeline is stopped a minute before the limit (a sixth of it,
+    a minute at least), in time for the report to say why (the runner would kill the job at 2
+    minutes, later steps and all)."""
     job = open_pr(
         github,
         8,
@@ -806,6 +807,7 @@ def test_a_run_that_reaches_its_time_limit_leaves_a_report_that_says_so(github):
     assert job.timeout_minutes == 2 and not job.timed_out, failures(job)
     pipeline = job.step("Run the pipeline")
     assert pipeline.outcome == "failure" and pipeline.outputs == {"timed-out": "true"}
+    assert pipeline.seconds < 60 + 5, "stopped a minute before the limit (DVC gets 5 s to stop)"
     assert "**The pipeline hit its time limit**" in job.summary
     assert "of the job's 2 minutes (repository variable `CML_TIMEOUT_MINUTES`)" in job.summary
     assert "It stopped at the **pipeline** step." in job.summary
